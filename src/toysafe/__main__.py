@@ -1,0 +1,3 @@
+from toysafe.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Command-line adapter (Typer); heavy modules are imported inside commands for a fast start."""
