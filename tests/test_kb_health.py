@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,49 @@ def test_the_loader_rejects_dangling_references(tmp_path: Path) -> None:
     restating = GOOD.replace("applies_when: {feature: magnet}", "restates: 16CFR9999")
     with pytest.raises(KnowledgeBaseError, match="restates unknown requirement"):
         load_kb(_write(tmp_path, {"editions.yaml": EDITIONS, "r.yaml": restating}))
+
+
+def test_limits_are_well_formed_and_do_not_overlap() -> None:
+    from toysafe.core.units import known_unit
+
+    for r in default_kb().requirements:
+        windows: dict[tuple[str, str], list[tuple[object, object]]] = {}
+        for lim in r.limits:
+            assert known_unit(lim.unit), f"{r.id}: unit {lim.unit}"
+            key = (lim.analyte, repr(lim.applies_to))
+            for start, end in windows.get(key, []):
+                a0, a1 = lim.from_ or date.min, lim.to or date.max
+                assert a1 <= start or a0 >= end, f"{r.id}: overlapping limits for {lim.analyte}"
+            windows.setdefault(key, []).append((lim.from_ or date.min, lim.to or date.max))
+        if r.testing and r.testing.analytes:
+            assert set(r.testing.analytes) <= {lim.analyte for lim in r.limits}, r.id
+
+
+def test_the_boundaries_are_as_the_rules_word_them() -> None:
+    kb = default_kb()
+    today = date(2026, 11, 21)
+
+    def limit(rid: str, analyte: str) -> tuple[float, str]:
+        found = [
+            x
+            for x in kb.by_id[rid].limits
+            if x.analyte == analyte and x.applies_to is None and x.in_force(today, today)
+        ]
+        assert len(found) == 1
+        return found[0].max, found[0].unit
+
+    assert limit("16CFR1303", "Pb") == (90, "ppm")
+    assert limit("15USC1278a", "Pb") == (100, "ppm")
+    assert {a: limit("16CFR1307", a) for a in ("DEHP", "DINP", "DCHP")} == {
+        "DEHP": (0.1, "%"), "DINP": (0.1, "%"), "DCHP": (0.1, "%")
+    }  # fmt: skip
+    soluble = {"Sb": 60, "As": 25, "Ba": 1000, "Cd": 75, "Cr": 60, "Pb": 90, "Hg": 60, "Se": 500}
+    for rid in ("F963:4.3.5.1(2)", "F963:4.3.5.2"):
+        assert {a: limit(rid, a)[0] for a in soluble} == soluble
+
+
+def test_parameters_are_cited() -> None:
+    kb = default_kb()
+    assert kb.months("marketplace-certification-period", "default").months == 12
+    plans = ("periodic", "production", "iso17025")
+    assert [kb.months("16CFR1107.21", k).months for k in plans] == [12, 24, 36]

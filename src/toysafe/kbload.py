@@ -15,6 +15,7 @@ from toysafe.core.knowledge import (
     Editions,
     KnowledgeBase,
     KnowledgeBaseError,
+    Parameters,
     Requirement,
 )
 
@@ -64,6 +65,7 @@ def load_kb(root: Path = KB_DIR) -> KnowledgeBase:
     requirements: list[Requirement] = []
     determinations: list[Determination] = []
     editions: Editions | None = None
+    parameters: list[Parameters] = []
     for path in sorted(root.rglob("*.yaml")):
         try:
             data = read_yaml(path)
@@ -74,6 +76,8 @@ def load_kb(root: Path = KB_DIR) -> KnowledgeBase:
                 requirements.append(Requirement.model_validate(data))
             elif kind == "determination":
                 determinations.append(Determination.model_validate(data))
+            elif kind == "parameters":
+                parameters.append(Parameters.model_validate(data))
             elif kind == "editions":
                 if editions is not None:
                     raise KnowledgeBaseError("a second editions file")
@@ -84,7 +88,7 @@ def load_kb(root: Path = KB_DIR) -> KnowledgeBase:
             raise _error(path, root, e) from None
     if editions is None:
         raise KnowledgeBaseError(f"{root}: no editions file")
-    return KnowledgeBase(requirements, determinations, editions)
+    return KnowledgeBase(requirements, determinations, editions, parameters)
 
 
 @functools.cache

@@ -10,28 +10,9 @@ import yaml
 from pydantic import ValidationError
 
 from toysafe.core.profile import Profile
+from toysafe.input_errors import InputError, describe_validation_error
 
-
-class InputError(ValueError):
-    """Bad input from a user: a file that cannot be read, or a field with a bad value."""
-
-
-def describe_validation_error(e: ValidationError, prefix: str = "") -> str:
-    """One line per problem: ``field.path: message``."""
-    lines = []
-    for err in e.errors():
-        loc = ".".join(_loc(p) for p in err["loc"]).replace(".[", "[")
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "missing":
-            msg = "is required"
-        elif err["type"] == "extra_forbidden":
-            msg = "is not a known field"
-        lines.append(f"{prefix}{loc or '(document)'}: {msg}")
-    return "\n".join(lines)
-
-
-def _loc(part: Any) -> str:
-    return f"[{part}]" if isinstance(part, int) else str(part)
+__all__ = ["InputError", "parse_document", "profile_from_data", "read_profile"]
 
 
 def parse_document(text: str, source: str) -> Any:

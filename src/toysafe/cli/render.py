@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from toysafe.core.assessment import Applicable, Assessment
+
+if TYPE_CHECKING:
+    from toysafe.core.plan import PlanLine
+    from toysafe.core.verification import Verification
+
+STATUS_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "missing": "yellow",
+    "not_in_scope": "magenta",
+    "expired": "yellow",
+}
 
 
 def _header(a: Assessment) -> list[str]:
@@ -155,4 +169,66 @@ def print_summary(results: list[Assessment], names: list[str]) -> None:
     console.print(table)
     console.print(
         "Details: toysafe assess PROFILE (add --format json, or --explain ID)", style="dim"
+    )
+
+
+def print_verification(v: Verification) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 140)
+    console.print(
+        f"SKU {v.sku} — verified as of {v.as_of.isoformat()}; evidence may be at most "
+        f"{v.max_age_months} months old",
+        highlight=False,
+    )
+    table = Table(
+        title=f"{len(v.requirements)} requirements need a CPSC-accepted lab",
+        title_justify="left",
+        expand=True,
+    )
+    table.add_column("Requirement", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Evidence", ratio=1)
+    table.add_column("Findings", ratio=4)
+    for r in v.requirements:
+        reports = sorted({e.report_no for e in r.evidence})
+        style = STATUS_STYLE[r.status]
+        table.add_row(
+            r.id, f"[{style}]{r.status}[/{style}]", ", ".join(reports), "\n".join(r.findings)
+        )
+    console.print(table)
+    for finding in v.findings:
+        console.print(f"[yellow]note[/yellow] {finding}", highlight=False)
+    if v.certifiable:
+        until = f" (evidence valid until {v.valid_until.isoformat()})" if v.valid_until else ""
+        console.print(f"[bold green]CERTIFIABLE[/bold green]{until}")
+    else:
+        console.print("[bold red]NOT CERTIFIABLE[/bold red]: fix the requirements above")
+
+
+def print_plan(sku: str, lines: list[PlanLine]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 160)
+    table = Table(
+        title=f"Test plan for {sku}: {len(lines)} lines to quote", title_justify="left", expand=True
+    )
+    for col in ("Requirement", "Component", "Material", "Analytes", "Method", "Sample"):
+        table.add_column(col, no_wrap=col == "Requirement")
+    for line in lines:
+        comp = line.component or line.component_name
+        if line.component and line.component_name:
+            comp = f"{line.component} ({line.component_name})"
+        table.add_row(
+            line.requirement, comp, line.material, line.analytes, line.method, line.sample
+        )
+    console.print(table)
+    console.print(
+        "Send this plan (--format csv) to several labs to compare quotes line by line.", style="dim"
     )

@@ -74,3 +74,15 @@ def from_age(months: int) -> str:
     ('from birth', '3 and up')
     """
     return "from birth" if months == 0 else f"{age_phrase(months)} and up"
+
+
+def add_months(d: date, months: int) -> date:
+    """The same day ``months`` later, clipped to the end of a shorter month.
+
+    >>> add_months(date(2024, 2, 29), 12), add_months(date(2025, 1, 31), 1)
+    (datetime.date(2025, 2, 28), datetime.date(2025, 2, 28))
+    """
+    total = d.year * 12 + d.month - 1 + months
+    year, month = divmod(total, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(d.day, last))

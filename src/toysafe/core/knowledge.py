@@ -97,6 +97,42 @@ class Violation(_Strict):
     message: str = Field(min_length=10)
 
 
+class Limit(_Strict):
+    """The highest measured value that passes, for one analyte, as the rule words it.
+
+    Every rule encoded here bans *more than* the limit, so a value equal to ``max`` passes.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    analyte: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
+    max: float = Field(gt=0)
+    unit: str = Field(min_length=1)
+    applies_to: dict[str, Any] | None = None
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+    basis: Literal["manufacture", "as_of"] = "manufacture"
+    required: bool = True
+    citation: str = Field(min_length=3)
+    confidence: Confidence
+    note: str | None = None
+
+    @cached_property
+    def test(self) -> ComponentTest | None:
+        return None if self.applies_to is None else compile_component_filter(self.applies_to)
+
+    @model_validator(mode="after")
+    def _check(self) -> Limit:
+        _ = self.test
+        if self.from_ and self.to and self.from_ >= self.to:
+            raise ValueError("limit 'from' must be before 'to'")
+        return self
+
+    def in_force(self, made: date, as_of: date) -> bool:
+        when = made if self.basis == "manufacture" else as_of
+        return (self.from_ is None or self.from_ <= when) and (self.to is None or when < self.to)
+
+
 class TestingInfo(_Strict):
     """What a lab does for this requirement (used for test plans and quotes)."""
 
@@ -128,6 +164,7 @@ class Requirement(_Strict):
     certificate_rule: bool = True
     violations: list[Violation] = Field(default_factory=list)
     testing: TestingInfo | None = None
+    limits: list[Limit] = Field(default_factory=list)
     summary: str = Field(min_length=10)
     confidence: Confidence
     notes: str | None = None
@@ -268,6 +305,25 @@ class Editions(_Strict):
         return self
 
 
+class ParameterValue(_Strict):
+    months: int = Field(gt=0)
+    citation: str = Field(min_length=3)
+    note: str | None = None
+
+
+class Parameters(_Strict):
+    """Named, cited numbers the rules use (certification period, periodic-testing intervals)."""
+
+    kind: Literal["parameters"]
+    id: str = Field(pattern=r"^[A-Za-z0-9:._()-]+$")
+    title: str = Field(min_length=3)
+    citation: str = Field(min_length=3)
+    values: dict[str, ParameterValue] = Field(min_length=1)
+    summary: str = Field(min_length=10)
+    confidence: Confidence
+    references: list[Reference] = Field(min_length=1)
+
+
 class KnowledgeBaseError(ValueError):
     """The knowledge base is inconsistent."""
 
@@ -280,6 +336,7 @@ class KnowledgeBase:
         requirements: list[Requirement],
         determinations: list[Determination],
         editions: Editions,
+        parameters: list[Parameters] | None = None,
     ) -> None:
         self.requirements = sorted(requirements, key=lambda r: r.sort_key)
         self.by_id = {r.id: r for r in self.requirements}
@@ -296,6 +353,7 @@ class KnowledgeBase:
             Edition(e.id, e.effective_from, rank) for rank, e in enumerate(editions.editions)
         ]
         self.edition_entries = {e.id: e for e in editions.editions}
+        self.parameters = {p.id: p for p in parameters or []}
         self._cross_check()
 
     def _cross_check(self) -> None:
@@ -320,6 +378,13 @@ class KnowledgeBase:
             for e in det.editions or []:
                 if e not in edition_ids:
                     raise KnowledgeBaseError(f"{det.id}: unknown edition {e}")
+
+    def months(self, parameters_id: str, key: str) -> ParameterValue:
+        """A cited number of months, e.g. ``months("16CFR1107.21", "periodic")``."""
+        try:
+            return self.parameters[parameters_id].values[key]
+        except KeyError:
+            raise KnowledgeBaseError(f"no parameter {parameters_id}.{key}") from None
 
     def edition_for(self, made: date) -> Edition | None:
         """The latest edition whose effective date is on or before ``made``."""
