@@ -70,8 +70,13 @@ def reports() -> list[dict[str, Any]]:
     first = {**base, "report_no": "B-1", "issued": "2026-06-12",
              "tested": {"from": "2026-06-01", "to": "2026-06-10"}, "results": rs}  # fmt: skip
     extra = 500 - len(rs)
-    older = {**base, "report_no": "B-0", "issued": "2026-05-20",
-             "tested": {"from": "2026-05-10", "to": "2026-05-15"}, "results": rs[:extra]}  # fmt: skip
+    older = {
+        **base,
+        "report_no": "B-0",
+        "issued": "2026-05-20",
+        "tested": {"from": "2026-05-10", "to": "2026-05-15"},
+        "results": rs[:extra],
+    }
     return [first, older]
 
 
@@ -99,14 +104,21 @@ def main() -> None:
         run_once(prof, raw, registry)
         times.append((time.perf_counter() - t) * 1000)
     median = statistics.median(times)
-    figures = {"median_ms": round(median, 2), "p99_ms": round(sorted(times)[int(len(times) * .99)], 2),
-               "components": len(prof["components"]), "results": n_results}  # fmt: skip
+    p99 = sorted(times)[int(len(times) * 0.99)]
+    figures = {
+        "median_ms": round(median, 2),
+        "p99_ms": round(p99, 2),
+        "components": len(prof["components"]),
+        "results": n_results,
+    }
     if args.json:
         print(json.dumps(figures))
         return
     print(f"verify: {figures['components']} components, {n_results} results")
-    print(f"median {median:.2f} ms (target {TARGET_MS} ms, ratio {median / TARGET_MS:.2f}); "
-          f"p99 {figures['p99_ms']} ms")
+    print(
+        f"median {median:.2f} ms (target {TARGET_MS} ms, ratio {median / TARGET_MS:.2f}); "
+        f"p99 {figures['p99_ms']} ms"
+    )
 
 
 if __name__ == "__main__":
