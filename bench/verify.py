@@ -38,37 +38,83 @@ LABS = """cpsc_id,name,country,type,status,scope,accepted_on
 def profile() -> dict[str, Any]:
     comps = [{"id": f"paint-{i}", "material": "surface_coating"} for i in range(10)]
     comps += [{"id": f"part-{i}", "material": "plastic_pvc"} for i in range(10)]
-    return {"sku": "BENCH-1", "name": "Twenty-part toy", "age": {"min_months": 36},
-            "manufactured": "2026-05", "made_in": {"city": "Ningbo", "country": "CN"},
-            "features": ["wheels", "moving_mechanism"], "components": comps}  # fmt: skip
+    return {
+        "sku": "BENCH-1",
+        "name": "Twenty-part toy",
+        "age": {"min_months": 36},
+        "manufactured": "2026-05",
+        "made_in": {"city": "Ningbo", "country": "CN"},
+        "features": ["wheels", "moving_mechanism"],
+        "components": comps,
+    }
 
 
 def results() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for i in range(10):
         paint, part = f"paint-{i}", f"part-{i}"
-        out.append({"requirement": "16CFR1303", "component": paint, "analyte": "Pb",
-                    "value": 12, "unit": "ppm"})  # fmt: skip
-        out.append({"requirement": "15USC1278a", "component": part, "analyte": "Pb",
-                    "value": 0.002, "unit": "%"})  # fmt: skip
+        out.append(
+            {
+                "requirement": "16CFR1303",
+                "component": paint,
+                "analyte": "Pb",
+                "value": 12,
+                "unit": "ppm",
+            }
+        )
+        out.append(
+            {
+                "requirement": "15USC1278a",
+                "component": part,
+                "analyte": "Pb",
+                "value": 0.002,
+                "unit": "%",
+            }
+        )
         for rid, comp in (("F963:4.3.5.1(2)", paint), ("F963:4.3.5.2", part)):
-            out += [{"requirement": rid, "component": comp, "analyte": a, "value": 3,
-                     "unit": "mg/kg"} for a in ELEMENTS]  # fmt: skip
+            out += [
+                {"requirement": rid, "component": comp, "analyte": a, "value": 3, "unit": "mg/kg"}
+                for a in ELEMENTS
+            ]
         for comp in (paint, part):
-            out += [{"requirement": "16CFR1307", "component": comp, "analyte": a, "value": "ND",
-                     "loq": 50, "unit": "ppm"} for a in PHTHALATES]  # fmt: skip
-    for rid in ("F963:4.6", "F963:4.7", "F963:4.8", "F963:4.9", "F963:4.17", "F963:4.18",
-                "16CFR1501"):  # fmt: skip
+            out += [
+                {
+                    "requirement": "16CFR1307",
+                    "component": comp,
+                    "analyte": a,
+                    "value": "ND",
+                    "loq": 50,
+                    "unit": "ppm",
+                }
+                for a in PHTHALATES
+            ]
+    for rid in (
+        "F963:4.6",
+        "F963:4.7",
+        "F963:4.8",
+        "F963:4.9",
+        "F963:4.17",
+        "F963:4.18",
+        "16CFR1501",
+    ):
         out.append({"requirement": rid, "verdict": "pass"})
     return out
 
 
 def reports() -> list[dict[str, Any]]:
-    base = {"lab": {"cpsc_id": "1234", "name": "Bench Lab"},
-            "products": [{"sku": "BENCH-1"}], "standard": "F963-23"}  # fmt: skip
+    base = {
+        "lab": {"cpsc_id": "1234", "name": "Bench Lab"},
+        "products": [{"sku": "BENCH-1"}],
+        "standard": "F963-23",
+    }
     rs = results()
-    first = {**base, "report_no": "B-1", "issued": "2026-06-12",
-             "tested": {"from": "2026-06-01", "to": "2026-06-10"}, "results": rs}  # fmt: skip
+    first = {
+        **base,
+        "report_no": "B-1",
+        "issued": "2026-06-12",
+        "tested": {"from": "2026-06-01", "to": "2026-06-10"},
+        "results": rs,
+    }
     extra = 500 - len(rs)
     older = {
         **base,

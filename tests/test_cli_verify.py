@@ -82,14 +82,18 @@ BAD_REPORTS = [
     (lambda t: _report(t, issued="2026-06-05"), "tested.to 2026-06-10 is after the issue date"),
     (lambda t: _report(t, issued="yesterday"), "issued"),
     (lambda t: _report(t, tested={"from": "2026-06-10", "to": "2026-06-02"}), "'to' is before"),
-    (lambda t: _report(t, issued="2027-01-05", tested={"from": "2027-01-01", "to": "2027-01-02"}),
-     "is in the future"),
+    (
+        lambda t: _report(
+            t, issued="2027-01-05", tested={"from": "2027-01-01", "to": "2027-01-02"}
+        ),
+        "is in the future",
+    ),
     (lambda t: _report(t, products=[]), "products"),
     (lambda t: _report(t, products=[{"colour": "red"}]), "products[0].colour"),
     (lambda t: _report(t, standard="EN71"), "is not an ASTM F963 edition"),
     (lambda t: _report(t, lab={"cpsc_id": "12", "name": "x"}), "lab.cpsc_id"),
     (lambda t: _report(t, report_no=None), "report_no: Input should be a valid string"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("make", "message"), BAD_REPORTS, ids=[m for _, m in BAD_REPORTS])
@@ -161,8 +165,13 @@ def test_plan_lists_one_line_per_requirement_and_component() -> None:
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     paints = [r for r in rows if r["requirement"] == "16CFR1303"]
     assert [r["component"] for r in paints] == [
-        "paint-red", "paint-orange", "paint-yellow", "paint-green", "paint-blue", "paint-purple",
-    ]  # fmt: skip
+        "paint-red",
+        "paint-orange",
+        "paint-yellow",
+        "paint-green",
+        "paint-blue",
+        "paint-purple",
+    ]
     assert all(r["analytes"] == "Pb" for r in paints)
     elements = next(r for r in rows if r["requirement"] == "F963:4.3.5.1(2)")
     assert elements["analytes"] == "As, Ba, Cd, Cr, Hg, Pb, Sb, Se"

@@ -53,19 +53,42 @@ REGISTRY = labs_from_csv(LABS, "labs.csv")
 
 def results(pb_paint: Any = 12, pb_body: Any = 40, dinp: Any = 0.02) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
-        {"requirement": "16CFR1303", "component": "paint-red", "analyte": "Pb",
-         "value": pb_paint, "unit": "ppm"},
-        {"requirement": "15USC1278a", "component": "body", "analyte": "Pb", "value": pb_body,
-         "unit": "ppm"},
-        {"requirement": "15USC1278a", "component": "tyres", "analyte": "Pb", "value": 5,
-         "unit": "ppm"},
+        {
+            "requirement": "16CFR1303",
+            "component": "paint-red",
+            "analyte": "Pb",
+            "value": pb_paint,
+            "unit": "ppm",
+        },
+        {
+            "requirement": "15USC1278a",
+            "component": "body",
+            "analyte": "Pb",
+            "value": pb_body,
+            "unit": "ppm",
+        },
+        {
+            "requirement": "15USC1278a",
+            "component": "tyres",
+            "analyte": "Pb",
+            "value": 5,
+            "unit": "ppm",
+        },
         {"requirement": "F963:4.8", "verdict": "pass"},
-    ]  # fmt: skip
+    ]
     for comp in ("tyres", "paint-red"):
         for a in PHTHALATES:
             value = dinp if (a, comp) == ("DINP", "tyres") else "ND"
-            out.append({"requirement": "16CFR1307", "component": comp, "analyte": a,
-                        "value": value, "loq": 0.005, "unit": "%"})  # fmt: skip
+            out.append(
+                {
+                    "requirement": "16CFR1307",
+                    "component": comp,
+                    "analyte": a,
+                    "value": value,
+                    "loq": 0.005,
+                    "unit": "%",
+                }
+            )
     return out
 
 
@@ -84,8 +107,13 @@ def report(**changes: Any) -> dict[str, Any]:
     return data
 
 
-def run(*reports: dict[str, Any], profile: dict[str, Any] | None = None, registry: Any = REGISTRY,
-        period: int | None = None, as_of: date = AS_OF) -> Any:  # fmt: skip
+def run(
+    *reports: dict[str, Any],
+    profile: dict[str, Any] | None = None,
+    registry: Any = REGISTRY,
+    period: int | None = None,
+    as_of: date = AS_OF,
+) -> Any:
     prof = Profile.model_validate(profile or PROFILE)
     parsed = [LabReport.model_validate(r) for r in reports]
     assert report_problems([(r.report_no, r) for r in parsed], KB, as_of) == []
@@ -148,8 +176,9 @@ def test_a_missing_qualitative_result_is_missing() -> None:
 def test_evidence_from_a_lab_not_accepted_for_the_scope_is_not_in_scope(
     lab: str, tested_from: str, expected: str
 ) -> None:
-    r = report(lab={"cpsc_id": lab, "name": "Lab"},
-               tested={"from": tested_from, "to": "2026-06-10"})  # fmt: skip
+    r = report(
+        lab={"cpsc_id": lab, "name": "Lab"}, tested={"from": tested_from, "to": "2026-06-10"}
+    )
     v = run(r)
     assert status(v, "16CFR1307") == "not_in_scope"
     assert expected in findings(v)
@@ -163,9 +192,12 @@ def test_a_lab_accepted_only_after_the_test_date_is_not_in_scope() -> None:
 
 def test_a_withdrawal_after_the_test_still_counts_for_old_tests() -> None:
     kept = [x for x in results() if x["requirement"] in ("16CFR1303", "F963:4.8")]
-    r = report(lab={"cpsc_id": "5678", "name": "Withdrawn Lab"},
-               tested={"from": "2025-12-01", "to": "2025-12-10"}, issued="2025-12-15",
-               results=kept)  # fmt: skip
+    r = report(
+        lab={"cpsc_id": "5678", "name": "Withdrawn Lab"},
+        tested={"from": "2025-12-01", "to": "2025-12-10"},
+        issued="2025-12-15",
+        results=kept,
+    )
     v = run(r)
     assert status(v, "16CFR1303") == "pass" and status(v, "F963:4.8") == "pass"
 
@@ -209,9 +241,12 @@ def test_a_report_that_does_not_name_the_product_is_not_used() -> None:
 
 
 def test_the_newest_report_decides_a_retest() -> None:
-    failed = report(report_no="R-0", issued="2026-06-01",
-                    tested={"from": "2026-05-20", "to": "2026-05-25"},
-                    results=results(pb_paint=200))  # fmt: skip
+    failed = report(
+        report_no="R-0",
+        issued="2026-06-01",
+        tested={"from": "2026-05-20", "to": "2026-05-25"},
+        results=results(pb_paint=200),
+    )
     assert run(failed, report()).certifiable
     assert not run(failed).certifiable
 
@@ -282,17 +317,25 @@ def test_older_products_are_judged_by_the_limits_of_their_time() -> None:
 
 
 def _paint_profile(material: str = "modeling_clay") -> dict[str, Any]:
-    return {**PROFILE, "age": {"min_months": 36},
-            "components": [{"id": "clay", "name": "Clay", "material": material}]}  # fmt: skip
+    return {
+        **PROFILE,
+        "age": {"min_months": 36},
+        "components": [{"id": "clay", "name": "Clay", "material": material}],
+    }
 
 
 def test_modeling_clay_uses_the_confirmed_cadmium_limit_and_flags_unconfirmed_ones() -> None:
     def clay(ba: float, cd: float) -> dict[str, Any]:
         rs: list[dict[str, Any]] = [
-            {"requirement": "F963:4.3.5.2", "component": "clay", "analyte": a,
-             "value": {"Ba": ba, "Cd": cd}.get(a, 1), "unit": "mg/kg"}
+            {
+                "requirement": "F963:4.3.5.2",
+                "component": "clay",
+                "analyte": a,
+                "value": {"Ba": ba, "Cd": cd}.get(a, 1),
+                "unit": "mg/kg",
+            }
             for a in ELEMENTS
-        ]  # fmt: skip
+        ]
         return report(results=rs)
 
     v = run(clay(ba=10, cd=60), profile=_paint_profile())

@@ -21,9 +21,19 @@ from toysafe.input_errors import InputError, describe_validation_error
 from toysafe.profile_io import parse_document
 
 REPORT_COLUMNS = (
-    "report_no", "lab_cpsc_id", "lab_name", "lab_address", "lab_phone", "issued", "tested_from",
-    "tested_to", "tested_place", "products", "age_min_months", "standard",
-)  # fmt: skip
+    "report_no",
+    "lab_cpsc_id",
+    "lab_name",
+    "lab_address",
+    "lab_phone",
+    "issued",
+    "tested_from",
+    "tested_to",
+    "tested_place",
+    "products",
+    "age_min_months",
+    "standard",
+)
 RESULT_COLUMNS = ("requirement", "component", "analyte", "value", "loq", "unit", "verdict")
 REQUIRED_COLUMNS = (
     "report_no",

@@ -1,0 +1,44 @@
+"""Who certifies (contract section 7, ``toysafe/party@1``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Certifier(_Strict):
+    """16 CFR 1110: name, full mailing address and telephone number."""
+
+    name: str = Field(min_length=1)
+    address: str = Field(min_length=5)
+    phone: str = Field(min_length=5)
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class Custodian(_Strict):
+    """16 CFR 1110: the person keeping the test records, with address, e-mail and phone."""
+
+    name: str = Field(min_length=1)
+    address: str = Field(min_length=5)
+    phone: str = Field(min_length=5)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class Manufacturer(_Strict):
+    name: str = Field(min_length=1)
+    address: str = Field(min_length=5)
+    phone: str | None = None
+    email: str | None = None
+
+
+class Party(_Strict):
+    format: Literal["toysafe/party@1"] | None = None
+    certifier: Certifier
+    records_custodian: Custodian
+    certifier_id: str | None = Field(default=None, min_length=1, max_length=19)
+    manufacturer: Manufacturer | None = None

@@ -1,0 +1,1 @@
+"""Document rendering adapters: HTML templates to PDF (WeasyPrint), PDF signatures (pyHanko)."""
