@@ -1,0 +1,40 @@
+"""Shared pieces of the command-line adapter: the Typer app, exit codes, error helpers."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from typing import NoReturn
+
+import typer
+
+app = typer.Typer(
+    name="toysafe",
+    help="U.S. toy-safety compliance, explained: assess, verify, certify and track toys.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK, EXIT_NOT_OK, EXIT_BAD_INPUT = 0, 1, 2
+
+
+@app.callback()
+def _root() -> None:
+    """U.S. toy-safety compliance, explained: assess, verify, certify and track toys."""
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    sys.stderr.write(f"error: {message}\n")
+    raise typer.Exit(code)
+
+
+def parse_as_of(value: str | None) -> date:
+    from toysafe.core.dates import parse_date
+
+    if value is None:
+        return date.today()
+    try:
+        return parse_date(value)
+    except ValueError as e:
+        fail(f"--as-of: {e}")
