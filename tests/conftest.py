@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.store_fixtures import db, store, ws_env  # noqa: F401 - fixtures for every test module
 from toysafe.core.assessment import Assessment
 from toysafe.core.engine import assess
 from toysafe.kbload import default_kb

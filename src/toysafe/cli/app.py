@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from toysafe.cli import assess_cmds, certificate_cmds, evidence_cmds  # noqa: F401 - registers
+from toysafe.cli import (  # noqa: F401 - importing registers the commands
+    assess_cmds,
+    certificate_cmds,
+    evidence_cmds,
+    portable_cmds,
+    workspace_cmds,
+)
 from toysafe.cli.common import app
 
 __all__ = ["app", "main"]

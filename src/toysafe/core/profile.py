@@ -169,6 +169,18 @@ class Profile(_Strict):
             seen.add(c.id)
         return v
 
+    def to_data(self) -> dict[str, Any]:
+        """The profile as contract data (``toysafe/product@1``), ready for YAML or JSON."""
+        data = self.model_dump(mode="python", exclude_none=True, exclude={"features"})
+        data["format"] = "toysafe/product@1"
+        if self.manufactured is not None:
+            data["manufactured"] = self.manufactured.text
+        data["features"] = [name if not params else {name: params}
+                            for name, params in self.features.items()]
+        data["components"] = [c.model_dump(exclude_none=True, exclude_defaults=False)
+                              for c in self.components]
+        return data
+
     @property
     def is_children_product(self) -> bool:
         if self.children_product is not None:

@@ -1,0 +1,1 @@
+"""Commands that move a whole workspace: export, import, backup, restore."""

@@ -1,0 +1,109 @@
+"""Connecting to the workspace database: SQLite in the workspace by default, PostgreSQL when
+``TOYSAFE_DATABASE_URL`` says so. Schema changes go through Alembic."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from toysafe.input_errors import InputError
+from toysafe.keys import workspace as resolve_workspace
+
+URL_ENV = "TOYSAFE_DATABASE_URL"
+DB_FILE = "toysafe.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def database_url(ws: Path | None = None) -> str:
+    url = os.environ.get(URL_ENV)
+    if url:
+        return url
+    return f"sqlite:///{resolve_workspace(ws) / DB_FILE}"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60})
+        _sqlite_pragmas(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    """WAL, foreign keys, and BEGIN IMMEDIATE so concurrent writers queue instead of failing."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _: Any) -> None:
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's begin event issue BEGIN
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (from empty, or from an older version)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), "head")
+
+
+def is_initialized(engine: Engine) -> bool:
+    return inspect(engine).has_table("alembic_version")
+
+
+class Store:
+    """An open workspace database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed whole, or rolled back whole."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+
+def open_store(ws: Path | None = None, create: bool = False) -> Store:
+    url = database_url(ws)
+    if url.startswith("sqlite:///") and create:
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite:///") and not create:
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            raise InputError(
+                f"no workspace at {path.parent}: run 'toysafe init' first (or set "
+                f"--workspace, TOYSAFE_HOME or {URL_ENV})"
+            )
+    engine = make_engine(url)
+    if create:
+        migrate(engine)
+    elif not is_initialized(engine):
+        raise InputError(
+            f"the database {engine.url.render_as_string(hide_password=True)} has "
+            f"no toysafe schema: run 'toysafe init' first"
+        )
+    return Store(engine)
