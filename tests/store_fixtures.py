@@ -17,7 +17,9 @@ from sqlalchemy import text
 
 from toysafe.store.db import Store, make_engine, migrate
 
-PG_URL = os.environ.get("TOYSAFE_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "TOYSAFE_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
+)
 BACKENDS = ["sqlite", "postgresql"]
 
 

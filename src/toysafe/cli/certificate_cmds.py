@@ -35,7 +35,10 @@ def _reports_in(paths: list[Path]) -> list[Path]:
 
 @app.command()
 def certify(
-    profile: Annotated[Path, typer.Argument(help="Product profile, or a folder of profiles.")],
+    profile: Annotated[
+        Path | None,
+        typer.Argument(help="Product profile, a folder of profiles, or a SKU in the workspace."),
+    ] = None,
     more: Annotated[list[Path] | None, typer.Argument(hidden=True)] = None,
     reports: Annotated[
         list[Path] | None,
@@ -50,8 +53,23 @@ def certify(
     version: Annotated[int, typer.Option("--version", min=1, help="Certificate version.")] = 1,
     lot: Annotated[str | None, typer.Option("--lot", help="Lot or batch number.")] = None,
     workspace: Annotated[Path | None, typer.Option("--workspace", help="Workspace (keys).")] = None,
+    org: Annotated[str, typer.Option("--org", help="Organization in the workspace.")] = "default",
+    every: Annotated[
+        bool, typer.Option("--all", help="Certify every stored product ready for it.")
+    ] = False,
 ) -> None:
-    """Issue the CPC (or GCC) as a signed PDF and JSON, only when verification passes."""
+    """Issue the CPC (or GCC) as a signed PDF and JSON, only when verification passes.
+
+    Given files, it certifies them; given SKUs (or --all), it certifies from the workspace.
+    """
+    if every or (profile is not None and not profile.exists()):
+        from toysafe.cli.workspace_cmds import certify_stored
+
+        skus = [] if every else [str(profile)] + [str(x) for x in more or []]
+        certify_stored(skus, party, out, as_of, lot, workspace, org, every)
+        return
+    if profile is None:
+        fail("give a PROFILE (file or folder), a SKU from the workspace, or --all")
     from toysafe.certify import prepare, read_party, write_certificate
     from toysafe.core.verify import report_problems
     from toysafe.kbload import default_kb

@@ -1,5 +1,4 @@
-"""Catalog logic, pure: profile versions and material changes, what a status means, what is due.
-"""
+"""Catalog logic, pure: profile versions and material changes, what a status means, what is due."""
 
 from __future__ import annotations
 
@@ -13,14 +12,20 @@ import rfc8785
 
 from toysafe.core.dates import add_months
 from toysafe.core.labreport import LabReport
-from toysafe.core.profile import Component, Profile
+from toysafe.core.profile import Profile
 
 EXPIRING_DAYS = 60
 MATERIAL_FIELDS = ("material", "accessible", "mouth_contact", "small_part", "fiber", "unfinished")
 
 StatusKind = Literal[
-    "certified", "expiring", "expired", "action_needed", "ready_to_certify", "missing_evidence",
-    "not_required", "no_profile",
+    "certified",
+    "expiring",
+    "expired",
+    "action_needed",
+    "ready_to_certify",
+    "missing_evidence",
+    "not_required",
+    "no_profile",
 ]
 
 
@@ -57,14 +62,19 @@ def invalidate(
     kept: list[LabReport] = []
     findings: list[str] = []
     for r in reports:
-        dropped = [res for res in r.results
-                   if res.component in changed and r.tested.to < changed[res.component]]
+        dropped = [
+            res
+            for res in r.results
+            if res.component in changed and r.tested.to < changed[res.component]
+        ]
         if not dropped:
             kept.append(r)
             continue
         for cid in sorted({res.component for res in dropped if res.component}):
-            findings.append(f"report {r.report_no}: results for {cid} predate its material change "
-                            f"on {changed[cid].isoformat()} and no longer count (16 CFR 1107.23)")
+            findings.append(
+                f"report {r.report_no}: results for {cid} predate its material change "
+                f"on {changed[cid].isoformat()} and no longer count (16 CFR 1107.23)"
+            )
         results = [res for res in r.results if res not in dropped]
         if results:
             kept.append(r.model_copy(update={"results": results}))
@@ -134,39 +144,106 @@ def periodic_due(last_test: date | None, plan_months: int | None) -> date | None
     return add_months(last_test, plan_months)
 
 
-def status_of(s: StateFacts, as_of: date, plan_months: int | None) -> Status:
-    """The one line a seller needs per SKU: the status, what to do, and when it is next due."""
+def status_of(
+    s: StateFacts, as_of: date, plan_months: int | None, renewal_months: int = 12
+) -> Status:
+    """The one line a seller needs per SKU: the status, what to do, and when it is next due.
+
+    A certificate is due for renewal when its evidence expires, or, without third-party
+    evidence (a GCC), ``renewal_months`` after issue (the marketplace's annual renewal).
+    """
     soon = as_of + timedelta(days=EXPIRING_DAYS)
     periodic = periodic_due(s.last_test, plan_months) if s.certificate_type == "CPC" else None
     if s.certificate_type == "none":
-        return Status(s.sku, "not_required", "no certificate needed", None, None, None, None,
-                      s.listings)
+        return Status(
+            s.sku, "not_required", "no certificate needed", None, None, None, None, s.listings
+        )
     if s.certificate_id is None:
         if s.certifiable and (s.evidence_valid_until is None or s.evidence_valid_until >= as_of):
-            return Status(s.sku, "ready_to_certify", f"issue the {s.certificate_type}: "
-                          f"toysafe certify {s.sku}", s.evidence_valid_until, as_of,
-                          "certificate not yet issued", None, s.listings)
-        return Status(s.sku, "missing_evidence", "send for testing: " + "; ".join(s.problems[:2]),
-                      None, as_of, "no certificate", None, s.listings, s.problems)
+            return Status(
+                s.sku,
+                "ready_to_certify",
+                f"issue the {s.certificate_type}: toysafe certify {s.sku}",
+                s.evidence_valid_until,
+                as_of,
+                "certificate not yet issued",
+                None,
+                s.listings,
+            )
+        return Status(
+            s.sku,
+            "missing_evidence",
+            "send for testing: " + "; ".join(s.problems[:2]),
+            None,
+            as_of,
+            "no certificate",
+            None,
+            s.listings,
+            s.problems,
+        )
     until = s.certificate_valid_until
+    if until is None and s.certificate_issued is not None:
+        until = add_months(s.certificate_issued, renewal_months)
     dues = [(until, "certificate renewal")] if until else []
     if periodic:
         dues.append((periodic, "periodic testing (16 CFR 1107.21)"))
     next_due, reason = min(dues, key=lambda x: x[0]) if dues else (None, None)
     if until is not None and until < as_of:
-        return Status(s.sku, "expired", "retest and renew the certificate", until, until,
-                      "certificate renewal", s.certificate_id, s.listings, s.problems)
+        return Status(
+            s.sku,
+            "expired",
+            "retest and renew the certificate",
+            until,
+            until,
+            "certificate renewal",
+            s.certificate_id,
+            s.listings,
+            s.problems,
+        )
     if s.certified_version is not None and s.certified_version != s.version:
-        return Status(s.sku, "action_needed", f"profile changed since certificate "
-                      f"{s.certificate_id} (version {s.certified_version} -> {s.version}): "
-                      f"retest what changed and reissue", until, as_of, "material change",
-                      s.certificate_id, s.listings, s.problems)
+        return Status(
+            s.sku,
+            "action_needed",
+            f"profile changed since certificate "
+            f"{s.certificate_id} (version {s.certified_version} -> {s.version}): "
+            f"retest what changed and reissue",
+            until,
+            as_of,
+            "material change",
+            s.certificate_id,
+            s.listings,
+            s.problems,
+        )
     if not s.certifiable:
-        return Status(s.sku, "action_needed", "the stored evidence no longer verifies: "
-                      + "; ".join(s.problems[:2]), until, as_of, "evidence",
-                      s.certificate_id, s.listings, s.problems)
+        return Status(
+            s.sku,
+            "action_needed",
+            "the stored evidence no longer verifies: " + "; ".join(s.problems[:2]),
+            until,
+            as_of,
+            "evidence",
+            s.certificate_id,
+            s.listings,
+            s.problems,
+        )
     if next_due is not None and next_due <= soon:
-        return Status(s.sku, "expiring", f"{reason} due {next_due.isoformat()}", until, next_due,
-                      reason, s.certificate_id, s.listings)
-    return Status(s.sku, "certified", f"certified until {until}" if until else "certified",
-                  until, next_due, reason, s.certificate_id, s.listings)
+        return Status(
+            s.sku,
+            "expiring",
+            f"{reason} due {next_due.isoformat()}",
+            until,
+            next_due,
+            reason,
+            s.certificate_id,
+            s.listings,
+        )
+    return Status(
+        s.sku,
+        "certified",
+        f"certified until {until}" if until else "certified",
+        until,
+        next_due,
+        reason,
+        s.certificate_id,
+        s.listings,
+    )

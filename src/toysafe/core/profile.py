@@ -175,10 +175,12 @@ class Profile(_Strict):
         data["format"] = "toysafe/product@1"
         if self.manufactured is not None:
             data["manufactured"] = self.manufactured.text
-        data["features"] = [name if not params else {name: params}
-                            for name, params in self.features.items()]
-        data["components"] = [c.model_dump(exclude_none=True, exclude_defaults=False)
-                              for c in self.components]
+        data["features"] = [
+            name if not params else {name: params} for name, params in self.features.items()
+        ]
+        data["components"] = [
+            c.model_dump(exclude_none=True, exclude_defaults=False) for c in self.components
+        ]
         return data
 
     @property

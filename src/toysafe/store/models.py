@@ -84,7 +84,7 @@ class ProductVersion(Base):
 
 class Listing(Base):
     __tablename__ = "listings"
-    __table_args__ = (UniqueConstraint("org_id", "marketplace", "listing_id"),)
+    __table_args__ = (UniqueConstraint("org_id", "marketplace", "listing_id", "sku"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     marketplace: Mapped[str] = mapped_column(String(60))

@@ -6,12 +6,13 @@ import getpass
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from toysafe.core.assessment import Assessment
@@ -67,13 +68,34 @@ class Workspace:
             s.flush()
         return found
 
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        """A transaction whose events are written together, just before it commits."""
+        with self.store.transaction() as s:
+            s.info["events"] = []
+            yield s
+            events = s.info.pop("events")
+            if events:
+                s.execute(insert(m.Event), events)
+
     def event(self, s: Session, kind: str, subject: str, **detail: Any) -> None:
-        org = s.scalar(select(m.Organization.id).where(m.Organization.slug == self.org_slug))
-        s.add(m.Event(actor=self.who, org_id=org, kind=kind, subject=subject, detail=detail))
+        if "org_id" not in s.info:
+            s.info["org_id"] = s.scalar(
+                select(m.Organization.id).where(m.Organization.slug == self.org_slug)
+            )
+        s.info["events"].append(
+            {
+                "actor": self.who,
+                "org_id": s.info["org_id"],
+                "kind": kind,
+                "subject": subject,
+                "detail": detail,
+            }
+        )
 
     def init(self, party: dict[str, Any] | None = None, name: str | None = None) -> bool:
         """Create the organization (once); store its party file when given."""
-        with self.store.transaction() as s:
+        with self._tx() as s:
             existing = s.scalar(select(m.Organization).where(m.Organization.slug == self.org_slug))
             org = self.org(s, create=True)
             if name:
@@ -85,7 +107,7 @@ class Workspace:
             return existing is None
 
     def party(self) -> dict[str, Any] | None:
-        with self.store.transaction() as s:
+        with self._tx() as s:
             return self.org(s).party
 
     # --- products ------------------------------------------------------------------------------
@@ -93,88 +115,152 @@ class Workspace:
     def add_profiles(self, profiles: Sequence[Profile], as_of: date) -> list[Outcome]:
         """Add each profile: unchanged is a no-op, a change is a new version (never overwritten)."""
         outcomes: list[Outcome] = []
-        touched: list[int] = []
-        with self.store.transaction() as s:
+        with self._tx() as s:
             org = self.org(s)
+            known: dict[str, tuple[int, int, str, dict[str, Any]]] = {}
+            for chunk in _chunks(sorted({p.sku for p in profiles}), 500):
+                rows = s.execute(
+                    select(
+                        m.Product.sku,
+                        m.Product.id,
+                        m.Product.latest_version,
+                        m.ProductVersion.digest,
+                        m.ProductVersion.profile,
+                    )
+                    .join(
+                        m.ProductVersion,
+                        (m.ProductVersion.product_id == m.Product.id)
+                        & (m.ProductVersion.version == m.Product.latest_version),
+                    )
+                    .where(m.Product.org_id == org.id, m.Product.sku.in_(chunk))
+                )
+                known.update({sku: (pid, v, d, prof) for sku, pid, v, d, prof in rows})
+            fresh = [p for p in profiles if p.sku not in known]
+            ids: dict[str, int] = {}
+            if fresh:
+                inserted = s.execute(
+                    insert(m.Product).returning(
+                        m.Product.id, m.Product.sku, sort_by_parameter_order=True
+                    ),
+                    [
+                        {
+                            "org_id": org.id,
+                            "sku": p.sku,
+                            "model": p.model,
+                            "gtin": p.gtin,
+                            "latest_version": 1,
+                        }
+                        for p in fresh
+                    ],
+                )
+                ids = {sku: pid for pid, sku in inserted}
+            versions: list[dict[str, Any]] = []
+            touched: list[int] = []
             for p in profiles:
                 digest = profile_digest(p)
-                product = s.scalar(select(m.Product).where(m.Product.org_id == org.id,
-                                                           m.Product.sku == p.sku))
-                if product is None:
-                    product = m.Product(org_id=org.id, sku=p.sku, model=p.model, gtin=p.gtin,
-                                        latest_version=1)
-                    s.add(product)
-                    s.flush()
-                    s.add(m.ProductVersion(product_id=product.id, version=1, digest=digest,
-                                           profile=p.to_data(), changed_components=[],
-                                           created_on=as_of, created_by=self.who))
+                if p.sku in ids:
+                    versions.append(self._version(ids[p.sku], 1, digest, p, [], as_of))
                     self.event(s, "product.add", p.sku, version=1)
                     outcomes.append(Outcome(p.sku, "added", "version 1"))
-                    touched.append(product.id)
+                    touched.append(ids[p.sku])
                     continue
-                latest = s.scalar(select(m.ProductVersion).where(
-                    m.ProductVersion.product_id == product.id,
-                    m.ProductVersion.version == product.latest_version))
-                assert latest is not None
-                if latest.digest == digest:
-                    outcomes.append(Outcome(p.sku, "unchanged", f"version {latest.version}"))
+                pid, latest, old_digest, old = known[p.sku]
+                if old_digest == digest:
+                    outcomes.append(Outcome(p.sku, "unchanged", f"version {latest}"))
                     continue
-                changes = component_changes(Profile.model_validate(latest.profile), p)
-                version = product.latest_version + 1
-                s.add(m.ProductVersion(product_id=product.id, version=version, digest=digest,
-                                       profile=p.to_data(), changed_components=changes,
-                                       created_on=as_of, created_by=self.who))
-                product.latest_version = version
-                product.model, product.gtin = p.model, p.gtin
+                changes = component_changes(Profile.model_validate(old), p)
+                version = latest + 1
+                versions.append(self._version(pid, version, digest, p, changes, as_of))
+                s.execute(
+                    update(m.Product)
+                    .where(m.Product.id == pid)
+                    .values(latest_version=version, model=p.model, gtin=p.gtin)
+                )
                 self.event(s, "product.version", p.sku, version=version, changes=changes)
                 detail = f"version {version}"
                 if changes:
                     detail += "; material change: " + ", ".join(
-                        f"{c['component']} {c['change']}" for c in changes)
+                        f"{c['component']} {c['change']}" for c in changes
+                    )
                 outcomes.append(Outcome(p.sku, "new_version", detail))
-                touched.append(product.id)
-            s.flush()
+                touched.append(pid)
+            if versions:
+                s.execute(insert(m.ProductVersion), versions)
             self.refresh(s, touched, as_of)
         return outcomes
 
+    def _version(
+        self,
+        pid: int,
+        version: int,
+        digest: str,
+        p: Profile,
+        changes: list[dict[str, Any]],
+        as_of: date,
+    ) -> dict[str, Any]:
+        return {
+            "product_id": pid,
+            "version": version,
+            "digest": digest,
+            "profile": p.to_data(),
+            "changed_components": changes,
+            "created_on": as_of,
+            "created_by": self.who,
+        }
+
     def profile(self, sku: str, version: int | None = None) -> tuple[Profile, int]:
-        with self.store.transaction() as s:
+        with self._tx() as s:
             product = self._product(s, sku)
             v = version or product.latest_version
-            row = s.scalar(select(m.ProductVersion).where(
-                m.ProductVersion.product_id == product.id, m.ProductVersion.version == v))
+            row = s.scalar(
+                select(m.ProductVersion).where(
+                    m.ProductVersion.product_id == product.id, m.ProductVersion.version == v
+                )
+            )
             if row is None:
                 raise InputError(f"{sku}: no version {v}")
             return Profile.model_validate(row.profile), v
 
     def _product(self, s: Session, sku: str) -> m.Product:
         org = self.org(s)
-        product = s.scalar(select(m.Product).where(m.Product.org_id == org.id,
-                                                   m.Product.sku == sku))
+        product = s.scalar(
+            select(m.Product).where(m.Product.org_id == org.id, m.Product.sku == sku)
+        )
         if product is None:
-            raise InputError(f"no product '{sku}' in the workspace: add it with 'toysafe product "
-                             f"add PROFILE'")
+            raise InputError(
+                f"no product '{sku}' in the workspace: add it with 'toysafe product add PROFILE'"
+            )
         return product
 
     def products(self) -> list[dict[str, Any]]:
-        with self.store.transaction() as s:
+        with self._tx() as s:
             org = self.org(s)
             rows = s.execute(
                 select(m.Product.sku, m.Product.latest_version, m.ProductVersion.profile)
-                .join(m.ProductVersion, (m.ProductVersion.product_id == m.Product.id)
-                      & (m.ProductVersion.version == m.Product.latest_version))
-                .where(m.Product.org_id == org.id).order_by(m.Product.sku)
+                .join(
+                    m.ProductVersion,
+                    (m.ProductVersion.product_id == m.Product.id)
+                    & (m.ProductVersion.version == m.Product.latest_version),
+                )
+                .where(m.Product.org_id == org.id)
+                .order_by(m.Product.sku)
             ).all()
             return [{"sku": sku, "version": v, "name": prof.get("name")} for sku, v, prof in rows]
 
     def history(self, sku: str) -> dict[str, Any]:
         """Versions, listings, lots, evidence, certificates and events of one product."""
-        with self.store.transaction() as s:
+        with self._tx() as s:
             product = self._product(s, sku)
-            versions = s.scalars(select(m.ProductVersion).where(
-                m.ProductVersion.product_id == product.id).order_by(m.ProductVersion.version))
-            certs = s.scalars(select(m.Certificate).where(
-                m.Certificate.product_id == product.id).order_by(m.Certificate.version))
+            versions = s.scalars(
+                select(m.ProductVersion)
+                .where(m.ProductVersion.product_id == product.id)
+                .order_by(m.ProductVersion.version)
+            )
+            certs = s.scalars(
+                select(m.Certificate)
+                .where(m.Certificate.product_id == product.id)
+                .order_by(m.Certificate.version)
+            )
             listings = s.scalars(select(m.Listing).where(m.Listing.sku == sku))
             lots = s.scalars(select(m.Lot).where(m.Lot.product_id == product.id))
             reports = self._reports_for(s, [product])[product.id]
@@ -182,28 +268,66 @@ class Workspace:
             state = s.get(m.ProductState, product.id)
             return {
                 "sku": sku,
-                "versions": [{"version": v.version, "created_on": v.created_on.isoformat(),
-                              "by": v.created_by, "changes": v.changed_components}
-                             for v in versions],
-                "listings": [{"marketplace": x.marketplace, "listing_id": x.listing_id,
-                              "title": x.title, "status": x.status} for x in listings],
-                "lots": [{"lot": x.lot_no, "manufactured": x.manufactured,
-                          "place": f"{x.city}, {x.country}"} for x in lots],
-                "reports": [{"report_no": r.report_no, "lab": r.lab.cpsc_id,
-                             "issued": r.issued.isoformat(), "standard": r.standard}
-                            for r in reports],
-                "certificates": [{"id": c.id, "version": c.version, "type": c.type,
-                                  "issued": c.issued.isoformat(),
-                                  "valid_until": c.valid_until.isoformat() if c.valid_until
-                                  else None, "product_version": c.product_version}
-                                 for c in certs],
-                "state": None if state is None else {
-                    "certifiable": state.certifiable, "problems": state.problems,
+                "versions": [
+                    {
+                        "version": v.version,
+                        "created_on": v.created_on.isoformat(),
+                        "by": v.created_by,
+                        "changes": v.changed_components,
+                    }
+                    for v in versions
+                ],
+                "listings": [
+                    {
+                        "marketplace": x.marketplace,
+                        "listing_id": x.listing_id,
+                        "title": x.title,
+                        "status": x.status,
+                    }
+                    for x in listings
+                ],
+                "lots": [
+                    {
+                        "lot": x.lot_no,
+                        "manufactured": x.manufactured,
+                        "place": f"{x.city}, {x.country}",
+                    }
+                    for x in lots
+                ],
+                "reports": [
+                    {
+                        "report_no": r.report_no,
+                        "lab": r.lab.cpsc_id,
+                        "issued": r.issued.isoformat(),
+                        "standard": r.standard,
+                    }
+                    for r in reports
+                ],
+                "certificates": [
+                    {
+                        "id": c.id,
+                        "version": c.version,
+                        "type": c.type,
+                        "issued": c.issued.isoformat(),
+                        "valid_until": c.valid_until.isoformat() if c.valid_until else None,
+                        "product_version": c.product_version,
+                    }
+                    for c in certs
+                ],
+                "state": None
+                if state is None
+                else {
+                    "certifiable": state.certifiable,
+                    "problems": state.problems,
                     "lab_requirements": state.lab_requirements,
                     "evidence_valid_until": state.evidence_valid_until.isoformat()
-                    if state.evidence_valid_until else None},
-                "events": [{"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind,
-                            "detail": e.detail} for e in events],
+                    if state.evidence_valid_until
+                    else None,
+                },
+                "events": [
+                    {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "detail": e.detail}
+                    for e in events
+                ],
             }
 
     # --- lab reports and the evidence graph -----------------------------------------------------
@@ -211,39 +335,87 @@ class Workspace:
     def add_reports(self, reports: Sequence[tuple[str, LabReport]], as_of: date) -> list[Outcome]:
         """Store reports (a report already stored unchanged is a no-op; changed is an error)."""
         outcomes: list[Outcome] = []
-        with self.store.transaction() as s:
+        with self._tx() as s:
             org = self.org(s)
-            new: list[tuple[m.Report, LabReport]] = []
+            stored: dict[str, str] = {}
+            for chunk in _chunks(sorted({r.report_no for _, r in reports}), 500):
+                rows = s.execute(
+                    select(m.Report.report_no, m.Report.digest).where(
+                        m.Report.org_id == org.id, m.Report.report_no.in_(chunk)
+                    )
+                )
+                stored.update((no, digest) for no, digest in rows)
+            new: list[tuple[dict[str, Any], LabReport]] = []
             for source, r in reports:
                 doc = r.model_dump(mode="json", by_alias=True, exclude_none=True)
                 digest = _digest(doc)
-                existing = s.scalar(select(m.Report).where(m.Report.org_id == org.id,
-                                                           m.Report.report_no == r.report_no))
-                if existing is not None:
-                    if existing.digest != digest:
-                        raise InputError(f"{source}: report_no: '{r.report_no}' is already "
-                                         f"stored with different content")
+                if r.report_no in stored:
+                    if stored[r.report_no] != digest:
+                        raise InputError(
+                            f"{source}: report_no: '{r.report_no}' is already "
+                            f"stored with different content"
+                        )
                     outcomes.append(Outcome(r.report_no, "unchanged"))
                     continue
-                row = m.Report(org_id=org.id, report_no=r.report_no, lab_cpsc_id=r.lab.cpsc_id,
-                               issued=r.issued, tested_from=r.tested.from_, tested_to=r.tested.to,
-                               standard=r.standard, digest=digest, document=doc, source=source)
-                s.add(row)
-                new.append((row, r))
+                stored[r.report_no] = digest
+                new.append(
+                    (
+                        {
+                            "org_id": org.id,
+                            "report_no": r.report_no,
+                            "lab_cpsc_id": r.lab.cpsc_id,
+                            "issued": r.issued,
+                            "tested_from": r.tested.from_,
+                            "tested_to": r.tested.to,
+                            "standard": r.standard,
+                            "digest": digest,
+                            "document": doc,
+                            "source": source,
+                        },
+                        r,
+                    )
+                )
                 outcomes.append(Outcome(r.report_no, "added", source))
-            s.flush()
             if new:
-                s.execute(insert(m.ReportProduct), [
-                    {"report_id": row.id, "sku": p.sku, "model": p.model, "gtin": p.gtin}
-                    for row, r in new for p in r.products])
-                s.execute(insert(m.Result), [
-                    {"report_id": row.id, "requirement": x.requirement, "component": x.component,
-                     "analyte": x.analyte, "value": None if x.value is None else str(x.value),
-                     "loq": x.loq, "unit": x.unit, "verdict": x.verdict}
-                    for row, r in new for x in r.results])
-                for row, r in new:
-                    self.event(s, "report.add", r.report_no,
-                               products=[p.model_dump(exclude_none=True) for p in r.products])
+                ids = [
+                    rid
+                    for (rid,) in s.execute(
+                        insert(m.Report).returning(m.Report.id, sort_by_parameter_order=True),
+                        [row for row, _ in new],
+                    )
+                ]
+                s.execute(
+                    insert(m.ReportProduct),
+                    [
+                        {"report_id": rid, "sku": p.sku, "model": p.model, "gtin": p.gtin}
+                        for rid, (_, r) in zip(ids, new, strict=True)
+                        for p in r.products
+                    ],
+                )
+                s.execute(
+                    insert(m.Result),
+                    [
+                        {
+                            "report_id": rid,
+                            "requirement": x.requirement,
+                            "component": x.component,
+                            "analyte": x.analyte,
+                            "value": None if x.value is None else str(x.value),
+                            "loq": x.loq,
+                            "unit": x.unit,
+                            "verdict": x.verdict,
+                        }
+                        for rid, (_, r) in zip(ids, new, strict=True)
+                        for x in r.results
+                    ],
+                )
+                for _, r in new:
+                    self.event(
+                        s,
+                        "report.add",
+                        r.report_no,
+                        products=[p.model_dump(exclude_none=True) for p in r.products],
+                    )
                 touched = self._products_named(s, org.id, [r for _, r in new])
                 self.refresh(s, touched, as_of)
         return outcomes
@@ -256,11 +428,17 @@ class Workspace:
                 models.update([p.model] if p.model else [])
                 gtins.update([p.gtin] if p.gtin else [])
         ids: set[int] = set()
-        for column, values in ((m.Product.sku, skus), (m.Product.model, models),
-                               (m.Product.gtin, gtins)):
+        for column, values in (
+            (m.Product.sku, skus),
+            (m.Product.model, models),
+            (m.Product.gtin, gtins),
+        ):
             for chunk in _chunks(sorted(values), 500):
-                ids.update(s.scalars(select(m.Product.id).where(m.Product.org_id == org_id,
-                                                                column.in_(chunk))))
+                ids.update(
+                    s.scalars(
+                        select(m.Product.id).where(m.Product.org_id == org_id, column.in_(chunk))
+                    )
+                )
         return sorted(ids)
 
     def _reports_for(self, s: Session, products: Sequence[m.Product]) -> dict[int, list[LabReport]]:
@@ -272,20 +450,30 @@ class Workspace:
         by_model = {p.model: p.id for p in products if p.model}
         by_gtin = {p.gtin: p.id for p in products if p.gtin}
         links: dict[int, set[int]] = {}
-        query = select(m.ReportProduct.report_id, m.ReportProduct.sku, m.ReportProduct.model,
-                       m.ReportProduct.gtin)
+        query = select(
+            m.ReportProduct.report_id,
+            m.ReportProduct.sku,
+            m.ReportProduct.model,
+            m.ReportProduct.gtin,
+        )
         if len(products) < 500:
-            query = query.where(or_(
-                m.ReportProduct.sku.in_(list(by_sku)), m.ReportProduct.model.in_(list(by_model)),
-                m.ReportProduct.gtin.in_(list(by_gtin))))
+            query = query.where(
+                or_(
+                    m.ReportProduct.sku.in_(list(by_sku)),
+                    m.ReportProduct.model.in_(list(by_model)),
+                    m.ReportProduct.gtin.in_(list(by_gtin)),
+                )
+            )
         for rid, sku, model, gtin in s.execute(query):
-            for pid in {by_sku.get(sku), by_model.get(model), by_gtin.get(gtin)} - {None}:
-                assert pid is not None
-                links.setdefault(rid, set()).add(pid)
+            for table, key in ((by_sku, sku), (by_model, model), (by_gtin, gtin)):
+                pid = table.get(key) if key else None
+                if pid is not None:
+                    links.setdefault(rid, set()).add(pid)
         docs: dict[int, LabReport] = {}
         for chunk in _chunks(sorted(links), 500):
-            for rid, doc in s.execute(select(m.Report.id, m.Report.document)
-                                      .where(m.Report.id.in_(chunk))):
+            for rid, doc in s.execute(
+                select(m.Report.id, m.Report.document).where(m.Report.id.in_(chunk))
+            ):
                 docs[rid] = LabReport.model_validate(doc)
         for rid, pids in links.items():
             for pid in pids:
@@ -296,15 +484,19 @@ class Workspace:
 
     def import_labs(self, rows: Sequence[LabRow], as_of: date) -> tuple[int, int]:
         """Upsert labs and replace their scopes; every product's state is recomputed."""
-        with self.store.transaction() as s:
+        with self._tx() as s:
             by_lab: dict[str, list[LabRow]] = {}
             for r in rows:
                 by_lab.setdefault(r.cpsc_id, []).append(r)
             for cpsc_id, lab_rows in by_lab.items():
                 first = lab_rows[0]
                 lab = s.get(m.Lab, cpsc_id) or m.Lab(cpsc_id=cpsc_id)
-                lab.name, lab.country, lab.type, lab.status = (first.name, first.country,
-                                                               first.type, first.status)
+                lab.name, lab.country, lab.type, lab.status = (
+                    first.name,
+                    first.country,
+                    first.type,
+                    first.status,
+                )
                 lab.status_since = first.status_since
                 lab.address = next((r.address for r in lab_rows if r.address), lab.address)
                 lab.phone = next((r.phone for r in lab_rows if r.phone), lab.phone)
@@ -314,8 +506,10 @@ class Workspace:
                 scopes: dict[str, date] = {}
                 for r in lab_rows:
                     scopes[r.scope] = min(scopes.get(r.scope, r.accepted_on), r.accepted_on)
-                s.execute(insert(m.LabScope), [
-                    {"lab_id": cpsc_id, "scope": k, "accepted_on": v} for k, v in scopes.items()])
+                s.execute(
+                    insert(m.LabScope),
+                    [{"lab_id": cpsc_id, "scope": k, "accepted_on": v} for k, v in scopes.items()],
+                )
             self.event(s, "labs.import", "labs", labs=len(by_lab), rows=len(rows))
             self.refresh(s, None, as_of)
             return len(by_lab), len(rows)
@@ -326,28 +520,41 @@ class Workspace:
         labs = {lab.cpsc_id: lab for lab in s.scalars(select(m.Lab))}
         for lab_id, scope, accepted in scopes:
             lab = labs[lab_id]
-            rows.append(LabRow.model_validate({
-                "cpsc_id": lab.cpsc_id, "name": lab.name, "country": lab.country,
-                "type": lab.type, "status": lab.status, "scope": scope, "accepted_on": accepted,
-                "address": lab.address, "phone": lab.phone, "status_since": lab.status_since}))
+            rows.append(
+                LabRow.model_validate(
+                    {
+                        "cpsc_id": lab.cpsc_id,
+                        "name": lab.name,
+                        "country": lab.country,
+                        "type": lab.type,
+                        "status": lab.status,
+                        "scope": scope,
+                        "accepted_on": accepted,
+                        "address": lab.address,
+                        "phone": lab.phone,
+                        "status_since": lab.status_since,
+                    }
+                )
+            )
         return LabRegistry.from_rows(rows)
 
     def import_listings(self, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
-        """Upsert listings by (marketplace, listing id); returns (added, updated)."""
+        """Upsert listings by (marketplace, listing id, SKU); returns (added, updated)."""
         added = updated = 0
-        with self.store.transaction() as s:
+        with self._tx() as s:
             org = self.org(s)
-            existing = {(x.marketplace, x.listing_id): x for x in s.scalars(
-                select(m.Listing).where(m.Listing.org_id == org.id))}
+            existing = {
+                (x.marketplace, x.listing_id, x.sku): x
+                for x in s.scalars(select(m.Listing).where(m.Listing.org_id == org.id))
+            }
             fresh = []
             for r in rows:
-                found = existing.get((r["marketplace"], r["listing_id"]))
+                found = existing.get((r["marketplace"], r["listing_id"], r["sku"]))
                 if found is None:
                     fresh.append({"org_id": org.id, **r})
                     added += 1
-                elif (found.sku, found.title, found.status) != (r["sku"], r.get("title"),
-                                                               r.get("status")):
-                    found.sku, found.title, found.status = r["sku"], r.get("title"), r.get("status")
+                elif (found.title, found.status) != (r.get("title"), r.get("status")):
+                    found.title, found.status = r.get("title"), r.get("status")
                     updated += 1
             if fresh:
                 s.execute(insert(m.Listing), fresh)
@@ -355,17 +562,23 @@ class Workspace:
         return added, updated
 
     def add_lot(self, sku: str, lot: str, made: str, city: str | None, country: str | None) -> bool:
-        with self.store.transaction() as s:
+        with self._tx() as s:
             product = self._product(s, sku)
-            found = s.scalar(select(m.Lot).where(m.Lot.product_id == product.id,
-                                                 m.Lot.lot_no == lot))
+            found = s.scalar(
+                select(m.Lot).where(m.Lot.product_id == product.id, m.Lot.lot_no == lot)
+            )
             if found is not None:
                 if (found.manufactured, found.city, found.country) != (made, city, country):
-                    raise InputError(f"lot {lot} of {sku} is already recorded as made "
-                                     f"{found.manufactured} in {found.city}, {found.country}")
+                    raise InputError(
+                        f"lot {lot} of {sku} is already recorded as made "
+                        f"{found.manufactured} in {found.city}, {found.country}"
+                    )
                 return False
-            s.add(m.Lot(product_id=product.id, lot_no=lot, manufactured=made, city=city,
-                        country=country))
+            s.add(
+                m.Lot(
+                    product_id=product.id, lot_no=lot, manufactured=made, city=city, country=country
+                )
+            )
             self.event(s, "lot.add", sku, lot=lot, manufactured=made)
             return True
 
@@ -379,14 +592,19 @@ class Workspace:
             if not product_ids:
                 return 0
             query = query.where(m.Product.id.in_(list(product_ids)))
-        products = list(s.scalars(query))
+        # Lock the products (in id order): a concurrent writer waits here, then reads the
+        # evidence this transaction committed, so no state is computed from a stale view.
+        products = list(s.scalars(query.order_by(m.Product.id).with_for_update()))
         if not products:
             return 0
         ids = [p.id for p in products]
         versions: dict[int, list[m.ProductVersion]] = {}
         for chunk in _chunks(ids, 500):
-            for v in s.scalars(select(m.ProductVersion).where(
-                    m.ProductVersion.product_id.in_(chunk)).order_by(m.ProductVersion.version)):
+            for v in s.scalars(
+                select(m.ProductVersion)
+                .where(m.ProductVersion.product_id.in_(chunk))
+                .order_by(m.ProductVersion.version)
+            ):
                 versions.setdefault(v.product_id, []).append(v)
         reports = self._reports_for(s, products)
         registry = self.registry(s)
@@ -399,84 +617,137 @@ class Workspace:
             profile = Profile.model_validate(vs[-1].profile)
             assessment, verification = evaluate(profile, vs, reports[p.id], registry, kb, as_of)
             tests = [r.tested.to for r in reports[p.id]]
-            states.append({
-                "product_id": p.id, "computed_on": as_of, "version": vs[-1].version,
-                "certificate_type": assessment.certificate,
-                "toy_standard": assessment.toy_standard,
-                "lab_requirements": [r.id for r in assessment.lab_requirements],
-                "certifiable": verification.certifiable,
-                "problems": [f"{r.id} {r.status}" for r in verification.requirements
-                             if r.status != "pass"][:8],
-                "evidence_valid_until": verification.valid_until,
-                "last_test": max(tests) if tests else None,
-                "testing_plan": profile.testing_plan,
-            })
+            states.append(
+                {
+                    "product_id": p.id,
+                    "computed_on": as_of,
+                    "version": vs[-1].version,
+                    "certificate_type": assessment.certificate,
+                    "toy_standard": assessment.toy_standard,
+                    "lab_requirements": [r.id for r in assessment.lab_requirements],
+                    "certifiable": verification.certifiable,
+                    "problems": [
+                        f"{r.id} {r.status}"
+                        for r in verification.requirements
+                        if r.status != "pass"
+                    ][:8],
+                    "evidence_valid_until": verification.valid_until,
+                    "last_test": max(tests) if tests else None,
+                    "testing_plan": profile.testing_plan,
+                }
+            )
         for chunk in _chunks(states, 1000):
             s.execute(insert(m.ProductState), chunk)
         return len(states)
 
     def refresh_all(self, as_of: date) -> int:
-        with self.store.transaction() as s:
+        with self._tx() as s:
             count = self.refresh(s, None, as_of)
             self.event(s, "refresh", "catalog", products=count, as_of=as_of.isoformat())
             return count
 
-    def evidence(self, sku: str, as_of: date) -> tuple[Profile, Assessment, Verification,
-                                                        list[LabReport], LabRegistry, int]:
+    def evidence(
+        self, sku: str, as_of: date
+    ) -> tuple[Profile, Assessment, Verification, list[LabReport], LabRegistry, int]:
         """Everything needed to verify or certify a product from stored data."""
-        with self.store.transaction() as s:
+        with self._tx() as s:
             product = self._product(s, sku)
-            vs = list(s.scalars(select(m.ProductVersion).where(
-                m.ProductVersion.product_id == product.id).order_by(m.ProductVersion.version)))
+            vs = list(
+                s.scalars(
+                    select(m.ProductVersion)
+                    .where(m.ProductVersion.product_id == product.id)
+                    .order_by(m.ProductVersion.version)
+                )
+            )
             reports = self._reports_for(s, [product])[product.id]
             registry = self.registry(s)
             profile = Profile.model_validate(vs[-1].profile)
-            assessment, verification = evaluate(profile, vs, reports, registry, default_kb(),
-                                                as_of)
+            assessment, verification = evaluate(profile, vs, reports, registry, default_kb(), as_of)
             changed = changed_since([(v.created_on, v.changed_components) for v in vs[1:]])
             usable, _ = invalidate(reports, changed)
             return profile, assessment, verification, usable, registry, vs[-1].version
 
     # --- certificates --------------------------------------------------------------------------
 
-    def store_certificate(self, sku: str, doc: dict[str, Any], pdf: bytes, product_version: int,
-                          as_of: date, lot: str | None) -> None:
+    def store_certificate(
+        self,
+        sku: str,
+        doc: dict[str, Any],
+        pdf: bytes,
+        product_version: int,
+        as_of: date,
+        lot: str | None,
+    ) -> None:
         c = doc["certificate"]
-        with self.store.transaction() as s:
+        with self._tx() as s:
             org = self.org(s)
             product = self._product(s, sku)
-            s.add(m.Certificate(
-                id=c["id"], org_id=org.id, product_id=product.id, product_version=product_version,
-                version=c["version"], type=c["type"], issued=date.fromisoformat(c["issued"]),
-                valid_until=date.fromisoformat(c["valid_until"]) if c["valid_until"] else None,
-                toy_standard=c["toy_standard"], digest=doc["signature"]["digest"], document=doc,
-                pdf=pdf))
+            s.add(
+                m.Certificate(
+                    id=c["id"],
+                    org_id=org.id,
+                    product_id=product.id,
+                    product_version=product_version,
+                    version=c["version"],
+                    type=c["type"],
+                    issued=date.fromisoformat(c["issued"]),
+                    valid_until=date.fromisoformat(c["valid_until"]) if c["valid_until"] else None,
+                    toy_standard=c["toy_standard"],
+                    digest=doc["signature"]["digest"],
+                    document=doc,
+                    pdf=pdf,
+                )
+            )
             s.flush()
             relied = {t["report_no"] for t in c["testing"]}
             if relied:
-                ids = s.scalars(select(m.Report.id).where(m.Report.org_id == org.id,
-                                                          m.Report.report_no.in_(relied)))
-                s.execute(insert(m.CertificateReport), [
-                    {"certificate_id": c["id"], "report_id": rid} for rid in ids])
+                ids = s.scalars(
+                    select(m.Report.id).where(
+                        m.Report.org_id == org.id, m.Report.report_no.in_(relied)
+                    )
+                )
+                s.execute(
+                    insert(m.CertificateReport),
+                    [{"certificate_id": c["id"], "report_id": rid} for rid in ids],
+                )
             if lot:
                 manufacture = c["manufacture"]
-                if s.scalar(select(m.Lot).where(m.Lot.product_id == product.id,
-                                                m.Lot.lot_no == lot)) is None:
-                    s.add(m.Lot(product_id=product.id, lot_no=lot,
-                                manufactured=manufacture["date"], city=manufacture["city"],
-                                country=manufacture["country"]))
-            self.event(s, "certificate.issue", sku, id=c["id"], version=c["version"],
-                       digest=doc["signature"]["digest"])
+                if (
+                    s.scalar(
+                        select(m.Lot).where(m.Lot.product_id == product.id, m.Lot.lot_no == lot)
+                    )
+                    is None
+                ):
+                    s.add(
+                        m.Lot(
+                            product_id=product.id,
+                            lot_no=lot,
+                            manufactured=manufacture["date"],
+                            city=manufacture["city"],
+                            country=manufacture["country"],
+                        )
+                    )
+            self.event(
+                s,
+                "certificate.issue",
+                sku,
+                id=c["id"],
+                version=c["version"],
+                digest=doc["signature"]["digest"],
+            )
 
     def next_certificate_version(self, sku: str) -> int:
-        with self.store.transaction() as s:
+        with self._tx() as s:
             product = self._product(s, sku)
-            latest = s.scalar(select(func.max(m.Certificate.version)).where(
-                m.Certificate.product_id == product.id))
+            latest = s.scalar(
+                select(func.max(m.Certificate.version)).where(
+                    m.Certificate.product_id == product.id
+                )
+            )
             return (latest or 0) + 1
 
     def certificate(self, cert_id: str) -> tuple[dict[str, Any], bytes]:
-        with self.store.transaction() as s:
+        with self._tx() as s:
             row = s.get(m.Certificate, cert_id)
             if row is None:
                 raise InputError(f"no certificate '{cert_id}' in the workspace")
@@ -488,61 +759,114 @@ class Workspace:
         """One status per SKU, from stored state only (no re-assessment: fast)."""
         kb = default_kb()
         plans = {k: v.months for k, v in kb.parameters["16CFR1107.21"].values.items()}
-        with self.store.transaction() as s:
+        renewal = kb.months("marketplace-certification-period", "default").months
+        with self._tx() as s:
             org = self.org(s)
-            latest = (select(m.Certificate.product_id, func.max(m.Certificate.version).label("v"))
-                      .group_by(m.Certificate.product_id).subquery())
+            latest = (
+                select(m.Certificate.product_id, func.max(m.Certificate.version).label("v"))
+                .group_by(m.Certificate.product_id)
+                .subquery()
+            )
             rows = s.execute(
-                select(m.Product.sku, m.ProductState, m.Certificate.id,
-                       m.Certificate.product_version, m.Certificate.valid_until,
-                       m.Certificate.issued)
+                select(
+                    m.Product.sku,
+                    m.ProductState,
+                    m.Certificate.id,
+                    m.Certificate.product_version,
+                    m.Certificate.valid_until,
+                    m.Certificate.issued,
+                )
                 .join(m.ProductState, m.ProductState.product_id == m.Product.id)
                 .outerjoin(latest, latest.c.product_id == m.Product.id)
-                .outerjoin(m.Certificate, (m.Certificate.product_id == m.Product.id)
-                           & (m.Certificate.version == latest.c.v))
-                .where(m.Product.org_id == org.id).order_by(m.Product.sku)).all()
+                .outerjoin(
+                    m.Certificate,
+                    (m.Certificate.product_id == m.Product.id)
+                    & (m.Certificate.version == latest.c.v),
+                )
+                .where(m.Product.org_id == org.id)
+                .order_by(m.Product.sku)
+            ).all()
             listings: dict[str, list[str]] = {}
-            for sku, lid in s.execute(select(m.Listing.sku, m.Listing.listing_id)
-                                      .where(m.Listing.org_id == org.id)):
+            for sku, lid in s.execute(
+                select(m.Listing.sku, m.Listing.listing_id).where(m.Listing.org_id == org.id)
+            ):
                 listings.setdefault(sku, []).append(lid)
         out = []
         for sku, st, cid, cver, until, issued in rows:
             facts = StateFacts(
-                sku=sku, version=st.version, certificate_type=st.certificate_type,
-                lab_requirements=tuple(st.lab_requirements), certifiable=st.certifiable,
-                problems=tuple(st.problems), evidence_valid_until=st.evidence_valid_until,
-                last_test=st.last_test, testing_plan=st.testing_plan, certificate_id=cid,
-                certified_version=cver, certificate_valid_until=until,
-                certificate_issued=issued, listings=tuple(sorted(listings.pop(sku, []))))
-            out.append(status_of(facts, as_of, plans[st.testing_plan or "periodic"]))
+                sku=sku,
+                version=st.version,
+                certificate_type=st.certificate_type,
+                lab_requirements=tuple(st.lab_requirements),
+                certifiable=st.certifiable,
+                problems=tuple(st.problems),
+                evidence_valid_until=st.evidence_valid_until,
+                last_test=st.last_test,
+                testing_plan=st.testing_plan,
+                certificate_id=cid,
+                certified_version=cver,
+                certificate_valid_until=until,
+                certificate_issued=issued,
+                listings=tuple(sorted(listings.pop(sku, []))),
+            )
+            out.append(status_of(facts, as_of, plans[st.testing_plan or "periodic"], renewal))
         for sku, lids in sorted(listings.items()):
-            out.append(Status(sku, "no_profile", "add the product profile: the listing has no "
-                              "compliance record", None, as_of, "no profile", None,
-                              tuple(sorted(lids))))
+            out.append(
+                Status(
+                    sku,
+                    "no_profile",
+                    "add the product profile: the listing has no compliance record",
+                    None,
+                    as_of,
+                    "no profile",
+                    None,
+                    tuple(sorted(lids)),
+                )
+            )
         return out
 
     def all_profiles(self) -> list[tuple[str, Profile, list[dict[str, Any]]]]:
         """(sku, latest profile, certificates) of every product, for rule-change impact."""
-        with self.store.transaction() as s:
+        with self._tx() as s:
             org = self.org(s)
             rows = s.execute(
                 select(m.Product.id, m.Product.sku, m.ProductVersion.profile)
-                .join(m.ProductVersion, (m.ProductVersion.product_id == m.Product.id)
-                      & (m.ProductVersion.version == m.Product.latest_version))
-                .where(m.Product.org_id == org.id).order_by(m.Product.sku)).all()
+                .join(
+                    m.ProductVersion,
+                    (m.ProductVersion.product_id == m.Product.id)
+                    & (m.ProductVersion.version == m.Product.latest_version),
+                )
+                .where(m.Product.org_id == org.id)
+                .order_by(m.Product.sku)
+            ).all()
             certs: dict[int, list[dict[str, Any]]] = {}
-            for c in s.execute(select(m.Certificate.product_id, m.Certificate.id,
-                                      m.Certificate.toy_standard, m.Certificate.version)):
+            for c in s.execute(
+                select(
+                    m.Certificate.product_id,
+                    m.Certificate.id,
+                    m.Certificate.toy_standard,
+                    m.Certificate.version,
+                )
+            ):
                 certs.setdefault(c.product_id, []).append(
-                    {"id": c.id, "toy_standard": c.toy_standard, "version": c.version})
+                    {"id": c.id, "toy_standard": c.toy_standard, "version": c.version}
+                )
             lots: dict[int, list[dict[str, Any]]] = {}
             for lot in s.scalars(select(m.Lot)):
                 lots.setdefault(lot.product_id, []).append(
-                    {"lot": lot.lot_no, "manufactured": lot.manufactured})
-            return [(sku, Profile.model_validate(prof),
-                     [{**c, "lots": lots.get(pid, [])} for c in
-                      sorted(certs.get(pid, []), key=lambda x: x["version"])])
-                    for pid, sku, prof in rows]
+                    {"lot": lot.lot_no, "manufactured": lot.manufactured}
+                )
+            return [
+                (
+                    sku,
+                    Profile.model_validate(prof),
+                    [
+                        {**c, "lots": lots.get(pid, [])}
+                        for c in sorted(certs.get(pid, []), key=lambda x: x["version"])
+                    ],
+                )
+                for pid, sku, prof in rows
+            ]
 
 
 def evaluate(

@@ -5,8 +5,8 @@ Revises:
 Create Date: 2026-11-22 00:45:33.422886
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0001"
@@ -104,7 +104,9 @@ def upgrade() -> None:
             ["org_id"], ["organizations.id"], name=op.f("fk_listings_org_id_organizations")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_listings")),
-        sa.UniqueConstraint("org_id", "marketplace", "listing_id", name=op.f("uq_listings_org_id")),
+        sa.UniqueConstraint(
+            "org_id", "marketplace", "listing_id", "sku", name=op.f("uq_listings_org_id")
+        ),
     )
     with op.batch_alter_table("listings", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_listings_sku"), ["sku"], unique=False)

@@ -1,0 +1,989 @@
+"""Moving a whole workspace: export it as a tree of contract files, import such a tree into an
+empty database, and back it up or restore it as one zip. Every import is one transaction.
+
+Layout (``toysafe/workspace-export@1``; every file sorted, so export -> import -> export gives the
+same bytes except ``manifest.json``'s ``exported_at``)::
+
+    manifest.json                        format, exported_at, counts
+    organizations/<org>.yaml             slug, name, created_at, party (toysafe/party@1)
+    products/<org>/<sku>/v<N>.yaml       every profile version (toysafe/product@1)
+    products/<org>/<sku>/versions.json   org, sku, created_at, version metadata
+    listings.csv, lots.csv               one row each, keyed by org (and sku)
+    labs.csv                             toysafe/labs@1 with address, phone, status_since
+    reports/<org>/<report_no>.json       toysafe/lab-report@1; reports/index.json keeps source
+    certificates/<id>.json, <id>.pdf     toysafe/certificate@1 and its PDF; certificates/index.json
+    events.jsonl                         every event in order: at, actor, org, kind, subject, detail
+
+Surrogate ids are not exported; ``product_states`` is recomputed on import.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import Session
+
+from toysafe.core.catalog import profile_digest
+from toysafe.core.labreport import LabReport
+from toysafe.core.labs import LabRegistry
+from toysafe.core.party import Party
+from toysafe.input_errors import InputError, describe_validation_error
+from toysafe.labs_io import COLUMNS as LAB_REQUIRED
+from toysafe.labs_io import OPTIONAL as LAB_OPTIONAL
+from toysafe.labs_io import labs_from_csv
+from toysafe.profile_io import profile_from_data
+from toysafe.report_io import report_from_data
+from toysafe.store import models as m
+from toysafe.store.db import Store
+from toysafe.store.workspace import Workspace, _digest
+
+FORMAT = "toysafe/workspace-export@1"
+LAB_COLUMNS = LAB_REQUIRED + LAB_OPTIONAL
+LISTING_COLUMNS = ("org", "marketplace", "listing_id", "sku", "title", "status", "updated_at")
+LOT_COLUMNS = ("org", "sku", "lot_no", "manufactured", "city", "country")
+RESERVED = ("index", "index.json")  # file names the export itself uses beside entity files
+Put = Callable[[str, bytes], Any]
+T = TypeVar("T", bound=BaseModel)
+
+
+# --- public operations -------------------------------------------------------------------------
+
+
+def export_workspace(store: Store, out: Path) -> dict[str, int]:
+    """Write the workspace under ``out`` (a new or empty directory): every file, or none."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"{out}: already exists and is not empty: export into a new directory")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".toysafe-export-", dir=out.parent))
+    try:
+
+        def put(rel: str, data: bytes) -> None:
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+        counts = _export(store, put)
+        if out.exists():
+            out.rmdir()
+        os.replace(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return counts
+
+
+def import_workspace(store: Store, src: Path) -> dict[str, int]:
+    """Load an export directory into an empty workspace (no products, reports or certificates;
+    organizations, labs, listings and events already there are replaced), in one transaction."""
+    return _load(store, _Source.directory(src), force=False, hint="import into an empty workspace")
+
+
+def backup(store: Store, file: Path) -> dict[str, int]:
+    """Write the export as one zip; the file appears complete or not at all."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".toysafe-backup-", suffix=".zip", dir=file.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+                counts = _export(store, zf.writestr)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, file)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return counts
+
+
+def restore(store: Store, file: Path, force: bool = False) -> dict[str, int]:
+    """Replace the workspace with a backup, in one transaction; a workspace holding products,
+    reports or certificates is refused unless ``force`` (then every row is deleted first)."""
+    try:
+        archive = zipfile.ZipFile(file)
+    except FileNotFoundError:
+        raise InputError(f"{file}: no such file") from None
+    except (OSError, zipfile.BadZipFile) as e:
+        raise InputError(f"{file}: not a readable zip file (a toysafe backup): {e}") from None
+    with archive:
+        return _load(store, _Source.archive(archive, file), force, "use --force to replace them")
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def _export(store: Store, put: Put) -> dict[str, int]:
+    """Write every file through ``put``, from one consistent snapshot; returns the counts."""
+    with store.transaction() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        slugs: dict[int, str] = dict(
+            s.execute(select(m.Organization.id, m.Organization.slug)).all()
+        )
+        dirs = _names(slugs.values())
+        counts = {"organizations": _export_orgs(s, put, dirs)}
+        counts.update(_export_products(s, put, slugs, dirs))
+        counts["listings"] = _export_listings(s, put)
+        counts["lots"] = _export_lots(s, put)
+        counts.update(_export_labs(s, put))
+        counts["reports"] = _export_reports(s, put, slugs, dirs)
+        counts["certificates"] = _export_certificates(s, put)
+        counts["events"] = _export_events(s, put, slugs)
+    manifest = {"format": FORMAT, "exported_at": _ts(datetime.now(UTC)), "counts": counts}
+    put("manifest.json", _json(manifest))
+    return counts
+
+
+def _export_orgs(s: Session, put: Put, dirs: dict[str, str]) -> int:
+    orgs = list(s.scalars(select(m.Organization)))
+    for org in orgs:
+        data: dict[str, Any] = {
+            "slug": org.slug,
+            "name": org.name,
+            "created_at": _ts(org.created_at),
+        }
+        if org.party is not None:
+            data["party"] = org.party
+        put(f"organizations/{dirs[org.slug]}.yaml", _yaml(data))
+    return len(orgs)
+
+
+def _export_products(
+    s: Session, put: Put, slugs: dict[int, str], dirs: dict[str, str]
+) -> dict[str, int]:
+    products = list(s.scalars(select(m.Product)))
+    skus: dict[str, list[str]] = {}
+    for p in products:
+        skus.setdefault(slugs[p.org_id], []).append(p.sku)
+    names = {org: _names(values) for org, values in skus.items()}
+    versions: dict[int, list[m.ProductVersion]] = {}
+    for v in s.scalars(select(m.ProductVersion).order_by(m.ProductVersion.version)):
+        versions.setdefault(v.product_id, []).append(v)
+    for p in products:
+        org = slugs[p.org_id]
+        base = f"products/{dirs[org]}/{names[org][p.sku]}"
+        meta = []
+        for v in versions.get(p.id, []):
+            put(f"{base}/v{v.version}.yaml", _yaml(v.profile))
+            meta.append(
+                {
+                    "version": v.version,
+                    "created_on": v.created_on.isoformat(),
+                    "created_by": v.created_by,
+                    "changed_components": v.changed_components,
+                    "created_at": _ts(v.created_at),
+                }
+            )
+        put(
+            f"{base}/versions.json",
+            _json({"org": org, "sku": p.sku, "created_at": _ts(p.created_at), "versions": meta}),
+        )
+    return {"products": len(products), "product_versions": sum(map(len, versions.values()))}
+
+
+def _export_listings(s: Session, put: Put) -> int:
+    rows = s.execute(
+        select(
+            m.Organization.slug,
+            m.Listing.marketplace,
+            m.Listing.listing_id,
+            m.Listing.sku,
+            m.Listing.title,
+            m.Listing.status,
+            m.Listing.updated_at,
+        ).join(m.Organization, m.Organization.id == m.Listing.org_id)
+    ).all()
+    table = sorted(((*r[:6], _ts(r[6])) for r in rows), key=lambda r: r[:4])
+    put("listings.csv", _csv(LISTING_COLUMNS, table))
+    return len(table)
+
+
+def _export_lots(s: Session, put: Put) -> int:
+    rows = s.execute(
+        select(
+            m.Organization.slug,
+            m.Product.sku,
+            m.Lot.lot_no,
+            m.Lot.manufactured,
+            m.Lot.city,
+            m.Lot.country,
+        )
+        .join(m.Product, m.Product.id == m.Lot.product_id)
+        .join(m.Organization, m.Organization.id == m.Product.org_id)
+    ).all()
+    table = sorted((tuple(r) for r in rows), key=lambda r: r[:3])
+    put("lots.csv", _csv(LOT_COLUMNS, table))
+    return len(table)
+
+
+def _export_labs(s: Session, put: Put) -> dict[str, int]:
+    labs = {lab.cpsc_id: lab for lab in s.scalars(select(m.Lab))}
+    table = []
+    for lab_id, scope, accepted in s.execute(
+        select(m.LabScope.lab_id, m.LabScope.scope, m.LabScope.accepted_on)
+    ):
+        lab = labs[lab_id]
+        table.append(
+            (
+                lab.cpsc_id,
+                lab.name,
+                lab.country,
+                lab.type,
+                lab.status,
+                scope,
+                accepted,
+                lab.address,
+                lab.phone,
+                lab.status_since,
+            )
+        )
+    table.sort(key=lambda r: (r[0], r[5]))
+    put("labs.csv", _csv(LAB_COLUMNS, table))
+    return {"labs": len(labs), "lab_scopes": len(table)}
+
+
+def _export_reports(s: Session, put: Put, slugs: dict[int, str], dirs: dict[str, str]) -> int:
+    reports = list(s.scalars(select(m.Report)))
+    numbers: dict[str, list[str]] = {}
+    for r in reports:
+        numbers.setdefault(slugs[r.org_id], []).append(r.report_no)
+    names = {org: _names(values) for org, values in numbers.items()}
+    index = []
+    for r in reports:
+        org = slugs[r.org_id]
+        file = f"{dirs[org]}/{names[org][r.report_no]}.json"
+        put(f"reports/{file}", _json(r.document))
+        index.append(
+            {
+                "org": org,
+                "report_no": r.report_no,
+                "file": file,
+                "source": r.source,
+                "created_at": _ts(r.created_at),
+            }
+        )
+    index.sort(key=lambda x: (x["org"], x["report_no"]))
+    put("reports/index.json", _json(index))
+    return len(index)
+
+
+def _export_certificates(s: Session, put: Put) -> int:
+    relied: dict[str, list[str]] = {}
+    for cid, number in s.execute(
+        select(m.CertificateReport.certificate_id, m.Report.report_no).join(
+            m.Report, m.Report.id == m.CertificateReport.report_id
+        )
+    ):
+        relied.setdefault(cid, []).append(number)
+    names = _names(s.scalars(select(m.Certificate.id)))
+    index = []
+    rows = s.execute(
+        select(
+            m.Certificate.id,
+            m.Organization.slug,
+            m.Product.sku,
+            m.Certificate.product_version,
+            m.Certificate.version,
+            m.Certificate.created_at,
+            m.Certificate.document,
+            m.Certificate.pdf,
+        )
+        .join(m.Product, m.Product.id == m.Certificate.product_id)
+        .join(m.Organization, m.Organization.id == m.Certificate.org_id)
+        .execution_options(yield_per=100)
+    )
+    for cid, org, sku, product_version, version, created_at, document, pdf in rows:
+        put(f"certificates/{names[cid]}.json", _json(document))
+        put(f"certificates/{names[cid]}.pdf", pdf)
+        index.append(
+            {
+                "id": cid,
+                "file": names[cid],
+                "org": org,
+                "sku": sku,
+                "product_version": product_version,
+                "version": version,
+                "reports": sorted(relied.get(cid, [])),
+                "created_at": _ts(created_at),
+            }
+        )
+    index.sort(key=lambda x: x["id"])
+    put("certificates/index.json", _json(index))
+    return len(index)
+
+
+def _export_events(s: Session, put: Put, slugs: dict[int, str]) -> int:
+    lines = [
+        json.dumps(
+            {
+                "at": _ts(at),
+                "actor": who,
+                "org": slugs.get(org) if org else None,
+                "kind": kind,
+                "subject": subject,
+                "detail": detail,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        + "\n"
+        for at, who, org, kind, subject, detail in s.execute(
+            select(
+                m.Event.at,
+                m.Event.actor,
+                m.Event.org_id,
+                m.Event.kind,
+                m.Event.subject,
+                m.Event.detail,
+            ).order_by(m.Event.id)
+        )
+    ]
+    put("events.jsonl", "".join(lines).encode())
+    return len(lines)
+
+
+# --- reading an export -------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Org(_Strict):
+    slug: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    created_at: datetime | None = None
+    party: dict[str, Any] | None = None
+
+
+class _Version(_Strict):
+    version: int = Field(ge=1)
+    created_on: date
+    created_by: str
+    changed_components: list[Any] = []
+    created_at: datetime | None = None
+
+
+class _Product(_Strict):
+    org: str
+    sku: str = Field(min_length=1)
+    created_at: datetime | None = None
+    versions: list[_Version] = Field(min_length=1)
+
+
+class _Listing(_Strict):
+    org: str
+    marketplace: str
+    listing_id: str
+    sku: str
+    title: str | None = None
+    status: str | None = None
+    updated_at: datetime | None = None
+
+
+class _Lot(_Strict):
+    org: str
+    sku: str
+    lot_no: str
+    manufactured: str
+    city: str | None = None
+    country: str | None = None
+
+
+class _ReportEntry(_Strict):
+    org: str
+    report_no: str
+    file: str
+    source: str | None = None
+    created_at: datetime | None = None
+
+
+class _CertificateEntry(_Strict):
+    id: str
+    file: str
+    org: str
+    sku: str
+    product_version: int
+    version: int
+    reports: list[str] = []
+    created_at: datetime | None = None
+
+
+class _Event(_Strict):
+    at: datetime | None = None
+    actor: str
+    org: str | None = None
+    kind: str
+    subject: str
+    detail: dict[str, Any] = {}
+
+
+@dataclass
+class _Stored:
+    product: _Product
+    profiles: list[tuple[dict[str, Any], str]]  # (profile data, digest) per version, in order
+
+
+@dataclass
+class _Cert:
+    entry: _CertificateEntry
+    columns: dict[str, Any]
+    pdf: bytes
+
+
+@dataclass
+class _Bundle:
+    """A whole export, parsed and cross-checked, ready to write."""
+
+    orgs: list[_Org]
+    products: list[_Stored]
+    listings: list[_Listing]
+    lots: list[_Lot]
+    labs: LabRegistry | None
+    reports: list[tuple[_ReportEntry, LabReport, dict[str, Any]]]
+    certificates: list[_Cert]
+    events: list[_Event]
+
+    def counts(self) -> dict[str, int]:
+        labs = list(self.labs.labs.values()) if self.labs else []
+        return {
+            "organizations": len(self.orgs),
+            "products": len(self.products),
+            "product_versions": sum(len(p.profiles) for p in self.products),
+            "listings": len(self.listings),
+            "lots": len(self.lots),
+            "labs": len(labs),
+            "lab_scopes": sum(len(lab.scopes) for lab in labs),
+            "reports": len(self.reports),
+            "certificates": len(self.certificates),
+            "events": len(self.events),
+        }
+
+
+class _Source:
+    """The files of an export (a directory or a zip), by relative path, named for messages."""
+
+    def __init__(
+        self, name: str, sep: str, files: Iterable[str], reader: Callable[[str], bytes]
+    ) -> None:
+        self.name, self.sep, self.files, self.reader = name, sep, set(files), reader
+
+    @classmethod
+    def directory(cls, root: Path) -> _Source:
+        if not root.is_dir():
+            raise InputError(f"{root}: no such directory (a toysafe workspace export)")
+        files = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+        return cls(str(root), "/", files, lambda rel: (root / rel).read_bytes())
+
+    @classmethod
+    def archive(cls, zf: zipfile.ZipFile, file: Path) -> _Source:
+        files = [n for n in zf.namelist() if not n.endswith("/")]
+        tops = [
+            n.removesuffix("manifest.json")
+            for n in files
+            if n.endswith("/manifest.json") and n.count("/") == 1
+        ]
+        prefix = tops[0] if "manifest.json" not in files and len(tops) == 1 else ""
+        inner = [n.removeprefix(prefix) for n in files if n.startswith(prefix)]
+        return cls(str(file), ":", inner, lambda rel: zf.read(prefix + rel))
+
+    def where(self, rel: str) -> str:
+        return f"{self.name}{self.sep}{rel}"
+
+    def read(self, rel: str) -> bytes:
+        if rel not in self.files:
+            raise InputError(f"{self.where(rel)}: missing from the export")
+        try:
+            return self.reader(rel)
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+            raise InputError(f"{self.where(rel)}: cannot read: {e}") from None
+
+    def text(self, rel: str) -> str:
+        try:
+            return self.read(rel).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError(f"{self.where(rel)}: not UTF-8 text") from None
+
+    def json(self, rel: str) -> Any:
+        try:
+            return json.loads(self.text(rel))
+        except json.JSONDecodeError as e:
+            raise InputError(f"{self.where(rel)}: not valid JSON: {e}") from None
+
+    def yaml(self, rel: str) -> Any:
+        try:
+            return yaml.safe_load(self.text(rel))
+        except yaml.YAMLError as e:
+            raise InputError(
+                f"{self.where(rel)}: not valid YAML: {str(e).splitlines()[0]}"
+            ) from None
+
+    def csv(self, rel: str, columns: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Each row (empty cells as None) with its ``file line N`` label; the header must match."""
+        reader = csv.DictReader(io.StringIO(self.text(rel)))
+        if tuple(reader.fieldnames or ()) != tuple(columns):
+            raise InputError(f"{self.where(rel)}: header: expected {','.join(columns)}")
+        for row in reader:
+            where = f"{self.where(rel)} line {reader.line_num}"
+            if None in row:
+                raise InputError(f"{where}: more cells than the header has columns")
+            yield where, {k: v or None for k, v in row.items()}
+
+
+def _read(src: _Source) -> _Bundle:
+    """Parse and cross-check every file of an export; any problem is an InputError naming it."""
+    manifest = src.json("manifest.json")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise InputError(f"{src.where('manifest.json')}: format: expected {FORMAT}")
+    orgs = []
+    for n in sorted(src.files):
+        if n.startswith("organizations/") and n.count("/") == 1 and n.endswith(".yaml"):
+            orgs.append(_model(_Org, src.yaml(n), src.where(n) + ": "))
+            if orgs[-1].party is not None:
+                _model(Party, orgs[-1].party, src.where(n) + ": party.")
+    _unique(((o.slug,), src.where("organizations/")) for o in orgs)
+    slugs = {o.slug for o in orgs}
+    products = [
+        _read_product(src, n, slugs)
+        for n in sorted(src.files)
+        if n.startswith("products/") and n.count("/") == 3 and n.endswith("/versions.json")
+    ]
+    _unique(((p.product.org, p.product.sku), "products/") for p in products)
+    skus = {(p.product.org, p.product.sku) for p in products}
+    listings = [
+        _known(_model(_Listing, row, where + ": "), slugs, where)
+        for where, row in src.csv("listings.csv", LISTING_COLUMNS)
+    ]
+    _unique(
+        ((x.org, x.marketplace, x.listing_id, x.sku), src.where("listings.csv")) for x in listings
+    )
+    lots = []
+    for where, row in src.csv("lots.csv", LOT_COLUMNS):
+        lot = _model(_Lot, row, where + ": ")
+        if (lot.org, lot.sku) not in skus:
+            raise InputError(f"{where}: sku: no product '{lot.sku}' of '{lot.org}' in the export")
+        lots.append(lot)
+    _unique(((x.org, x.sku, x.lot_no), src.where("lots.csv")) for x in lots)
+    labs_text = src.text("labs.csv")
+    has_labs = sum(1 for row in csv.reader(io.StringIO(labs_text)) if row) > 1
+    labs = labs_from_csv(labs_text, src.where("labs.csv")) if has_labs else None
+    reports = _read_reports(src, slugs)
+    certificates = _read_certificates(src, skus, {(e.org, e.report_no) for e, _, _ in reports})
+    events = []
+    for i, line in enumerate(src.text("events.jsonl").splitlines(), start=1):
+        where = f"{src.where('events.jsonl')} line {i}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{where}: not valid JSON: {e}") from None
+        events.append(_known(_model(_Event, data, where + ": "), slugs, where))
+    bundle = _Bundle(orgs, products, listings, lots, labs, reports, certificates, events)
+    stated = manifest.get("counts")
+    stated = stated if isinstance(stated, dict) else {}
+    for key, count in bundle.counts().items():
+        if key in stated and stated[key] != count:
+            raise InputError(
+                f"{src.where('manifest.json')}: counts.{key}: {stated[key]}, but the "
+                f"export holds {count} (incomplete or mixed export?)"
+            )
+    return bundle
+
+
+def _read_product(src: _Source, rel: str, slugs: set[str]) -> _Stored:
+    meta = _known(_model(_Product, src.json(rel), src.where(rel) + ": "), slugs, src.where(rel))
+    meta.versions.sort(key=lambda v: v.version)
+    _unique(((v.version,), src.where(rel)) for v in meta.versions)
+    profiles = []
+    for v in meta.versions:
+        name = rel.removesuffix("versions.json") + f"v{v.version}.yaml"
+        profile = profile_from_data(src.yaml(name), src.where(name))
+        if profile.sku != meta.sku:
+            raise InputError(
+                f"{src.where(name)}: sku: '{profile.sku}', but versions.json says '{meta.sku}'"
+            )
+        profiles.append((profile.to_data(), profile_digest(profile)))
+    return _Stored(meta, profiles)
+
+
+def _read_reports(
+    src: _Source, slugs: set[str]
+) -> list[tuple[_ReportEntry, LabReport, dict[str, Any]]]:
+    out = []
+    for where, data in _index(src, "reports/index.json"):
+        entry = _known(_model(_ReportEntry, data, where + ": "), slugs, where)
+        rel = f"reports/{entry.file}"
+        doc = src.json(rel)
+        if not isinstance(doc, dict):
+            raise InputError(f"{src.where(rel)}: expected a lab report object")
+        report = report_from_data(doc, src.where(rel))
+        if report.report_no != entry.report_no:
+            raise InputError(
+                f"{src.where(rel)}: report_no: '{report.report_no}', but the index "
+                f"says '{entry.report_no}'"
+            )
+        out.append(
+            (entry, report, report.model_dump(mode="json", by_alias=True, exclude_none=True))
+        )
+    _unique(((e.org, e.report_no), src.where("reports/index.json")) for e, _, _ in out)
+    return out
+
+
+def _read_certificates(
+    src: _Source, skus: set[tuple[str, str]], reports: set[tuple[str, str]]
+) -> list[_Cert]:
+    out = []
+    for where, data in _index(src, "certificates/index.json"):
+        entry = _model(_CertificateEntry, data, where + ": ")
+        if (entry.org, entry.sku) not in skus:
+            raise InputError(
+                f"{where}: sku: no product '{entry.sku}' of '{entry.org}' in the export"
+            )
+        unknown = [r for r in entry.reports if (entry.org, r) not in reports]
+        if unknown:
+            raise InputError(f"{where}: reports: {', '.join(unknown)} not in the export")
+        rel = f"certificates/{entry.file}.json"
+        columns = _certificate_columns(src.json(rel), src.where(rel))
+        if (columns["id"], columns["version"]) != (entry.id, entry.version):
+            raise InputError(
+                f"{src.where(rel)}: certificate {columns['id']} version "
+                f"{columns['version']}, but the index says {entry.id} {entry.version}"
+            )
+        out.append(_Cert(entry, columns, src.read(f"certificates/{entry.file}.pdf")))
+    _unique(((c.entry.id,), src.where("certificates/index.json")) for c in out)
+    _unique(
+        ((c.entry.org, c.entry.sku, c.entry.version), src.where("certificates/index.json"))
+        for c in out
+    )
+    return out
+
+
+def _certificate_columns(doc: Any, where: str) -> dict[str, Any]:
+    """The looked-up columns of a signed ``toysafe/certificate@1`` document."""
+    try:
+        c = doc["certificate"]
+        return {
+            "id": c["id"],
+            "version": c["version"],
+            "type": c["type"],
+            "issued": date.fromisoformat(c["issued"]),
+            "valid_until": date.fromisoformat(c["valid_until"]) if c["valid_until"] else None,
+            "toy_standard": c["toy_standard"],
+            "digest": doc["signature"]["digest"],
+            "document": doc,
+        }
+    except KeyError as e:
+        raise InputError(f"{where}: {e.args[0]}: is required (toysafe/certificate@1)") from None
+    except (TypeError, ValueError) as e:
+        raise InputError(f"{where}: not a toysafe/certificate@1 document: {e}") from None
+
+
+def _index(src: _Source, rel: str) -> list[tuple[str, Any]]:
+    data = src.json(rel)
+    if not isinstance(data, list):
+        raise InputError(f"{src.where(rel)}: expected a list of entries")
+    return [(f"{src.where(rel)}[{i}]", x) for i, x in enumerate(data)]
+
+
+def _model(model: type[T], data: Any, prefix: str) -> T:
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise InputError(describe_validation_error(e, prefix)) from None
+
+
+_K = TypeVar("_K", _Listing, _Product, _ReportEntry, _Event)
+
+
+def _known(item: _K, slugs: set[str], where: str) -> _K:
+    if item.org is not None and item.org not in slugs:
+        raise InputError(f"{where}: org: no organization '{item.org}' in the export")
+    return item
+
+
+def _unique(keys: Iterable[tuple[tuple[Any, ...], str]]) -> None:
+    seen: set[tuple[Any, ...]] = set()
+    for key, where in keys:
+        if key in seen:
+            raise InputError(f"{where}: {' '.join(map(str, key))} appears twice")
+        seen.add(key)
+
+
+# --- writing into the database -----------------------------------------------------------------
+
+
+def _load(store: Store, src: _Source, force: bool, hint: str) -> dict[str, int]:
+    bundle = _read(src)
+    try:
+        with store.transaction() as s:
+            held = {
+                t.__tablename__: s.scalar(select(func.count()).select_from(t)) or 0
+                for t in (m.Product, m.Report, m.Certificate)
+            }
+            if any(held.values()) and not force:
+                what = ", ".join(f"{n} {k}" for k, n in held.items() if n)
+                raise InputError(f"the workspace already holds {what}: {hint}")
+            for table in reversed(m.Base.metadata.sorted_tables):
+                s.execute(delete(table))
+            _write(s, bundle)
+            for org in bundle.orgs:
+                Workspace(store, org.slug, who="import").refresh(s, None, as_of=date.today())
+    except (IntegrityError, DataError) as e:
+        detail = str(e.orig).splitlines()[0] if e.orig else str(e)
+        raise InputError(f"{src.name}: cannot import: {detail}") from None
+    return bundle.counts()
+
+
+def _write(s: Session, b: _Bundle) -> None:
+    orgs = {}
+    for o in b.orgs:
+        orgs[o.slug] = m.Organization(slug=o.slug, name=o.name, created_at=_stamp(o.created_at))
+        if o.party is not None:  # left unset otherwise: SQL NULL rather than JSON null
+            orgs[o.slug].party = o.party
+    s.add_all(orgs.values())
+    s.flush()
+    products = {}
+    for p in b.products:
+        latest = p.profiles[-1][0]
+        products[p.product.org, p.product.sku] = m.Product(
+            org_id=orgs[p.product.org].id,
+            sku=p.product.sku,
+            model=latest.get("model"),
+            gtin=latest.get("gtin"),
+            latest_version=p.product.versions[-1].version,
+            created_at=_stamp(p.product.created_at),
+        )
+    s.add_all(products.values())
+    s.flush()
+    _insert(
+        s,
+        m.ProductVersion,
+        [
+            {
+                "product_id": products[p.product.org, p.product.sku].id,
+                "version": v.version,
+                "digest": digest,
+                "profile": data,
+                "changed_components": v.changed_components,
+                "created_on": v.created_on,
+                "created_by": v.created_by,
+                "created_at": _stamp(v.created_at),
+            }
+            for p in b.products
+            for v, (data, digest) in zip(p.product.versions, p.profiles, strict=True)
+        ],
+    )
+    _insert(
+        s,
+        m.Listing,
+        [
+            {
+                "org_id": orgs[x.org].id,
+                "marketplace": x.marketplace,
+                "listing_id": x.listing_id,
+                "sku": x.sku,
+                "title": x.title,
+                "status": x.status,
+                "updated_at": _stamp(x.updated_at),
+            }
+            for x in b.listings
+        ],
+    )
+    _insert(
+        s,
+        m.Lot,
+        [
+            {
+                "product_id": products[x.org, x.sku].id,
+                "lot_no": x.lot_no,
+                "manufactured": x.manufactured,
+                "city": x.city,
+                "country": x.country,
+            }
+            for x in b.lots
+        ],
+    )
+    labs = list(b.labs.labs.values()) if b.labs else []
+    _insert(
+        s,
+        m.Lab,
+        [
+            {
+                "cpsc_id": x.cpsc_id,
+                "name": x.name,
+                "country": x.country,
+                "type": x.type,
+                "status": x.status,
+                "status_since": x.status_since,
+                "address": x.address,
+                "phone": x.phone,
+            }
+            for x in labs
+        ],
+    )
+    _insert(
+        s,
+        m.LabScope,
+        [
+            {"lab_id": x.cpsc_id, "scope": k, "accepted_on": v}
+            for x in labs
+            for k, v in x.scopes.items()
+        ],
+    )
+    reports = [
+        (
+            m.Report(
+                org_id=orgs[e.org].id,
+                report_no=r.report_no,
+                lab_cpsc_id=r.lab.cpsc_id,
+                issued=r.issued,
+                tested_from=r.tested.from_,
+                tested_to=r.tested.to,
+                standard=r.standard,
+                digest=_digest(doc),
+                document=doc,
+                source=e.source,
+                created_at=_stamp(e.created_at),
+            ),
+            e,
+            r,
+        )
+        for e, r, doc in b.reports
+    ]
+    s.add_all(row for row, _, _ in reports)
+    s.flush()
+    _insert(
+        s,
+        m.ReportProduct,
+        [
+            {"report_id": row.id, "sku": p.sku, "model": p.model, "gtin": p.gtin}
+            for row, _, r in reports
+            for p in r.products
+        ],
+    )
+    _insert(
+        s,
+        m.Result,
+        [
+            {
+                "report_id": row.id,
+                "requirement": x.requirement,
+                "component": x.component,
+                "analyte": x.analyte,
+                "value": None if x.value is None else str(x.value),
+                "loq": x.loq,
+                "unit": x.unit,
+                "verdict": x.verdict,
+            }
+            for row, _, r in reports
+            for x in r.results
+        ],
+    )
+    report_ids = {(e.org, row.report_no): row.id for row, e, _ in reports}
+    _insert(
+        s,
+        m.Certificate,
+        [
+            {
+                **c.columns,
+                "org_id": orgs[c.entry.org].id,
+                "product_id": products[c.entry.org, c.entry.sku].id,
+                "product_version": c.entry.product_version,
+                "pdf": c.pdf,
+                "created_at": _stamp(c.entry.created_at),
+            }
+            for c in b.certificates
+        ],
+    )
+    _insert(
+        s,
+        m.CertificateReport,
+        [
+            {"certificate_id": c.entry.id, "report_id": report_ids[c.entry.org, number]}
+            for c in b.certificates
+            for number in c.entry.reports
+        ],
+    )
+    _insert(
+        s,
+        m.Event,
+        [  # in file order, so ids keep the original order
+            {
+                "at": _stamp(e.at),
+                "actor": e.actor,
+                "org_id": orgs[e.org].id if e.org else None,
+                "kind": e.kind,
+                "subject": e.subject,
+                "detail": e.detail,
+            }
+            for e in b.events
+        ],
+    )
+
+
+def _insert(s: Session, model: type[m.Base], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        s.execute(insert(model), rows)
+
+
+# --- formats -----------------------------------------------------------------------------------
+
+
+def _ts(value: datetime | None) -> str | None:
+    """A timestamp in ISO 8601 UTC (SQLite hands back naive UTC)."""
+    if value is None:
+        return None
+    return (
+        value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    ).isoformat()
+
+
+def _stamp(value: datetime | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _json(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _yaml(data: Any) -> bytes:
+    return yaml.safe_dump(data, sort_keys=True, allow_unicode=True).encode()
+
+
+def _csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(["" if v is None else str(v) for v in row] for row in rows)
+    return buf.getvalue().encode()
+
+
+def _names(keys: Iterable[str]) -> dict[str, str]:
+    """A file name for each key: portable characters only, unique even where case is ignored."""
+    out: dict[str, str] = {}
+    taken = set(RESERVED)
+    for key in sorted(keys):
+        base = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in key)
+        base = "_" + base[1:] if base.startswith(".") else base or "_"
+        name, n = base, 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{base}~{n}"
+        taken.add(name.lower())
+        out[key] = name
+    return out
