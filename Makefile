@@ -23,8 +23,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The main job on the embedded SQLite default: a demo workspace built from the examples
+# (idempotent: running it again changes nothing), then the catalog status.
+DEMO := demo-workspace
+TS := TOYSAFE_HOME=$(DEMO) TOYSAFE_DATABASE_URL= $(BIN)/toysafe
 run: $(STAMP) system-deps
-	$(BIN)/toysafe summary examples/products
+	$(TS) init --party examples/party.yaml
+	$(TS) labs import examples/labs.csv
+	$(TS) product add examples/products
+	$(TS) report add examples/reports/stacker-chemistry-pass.json examples/reports/stacker-mechanical-pass.csv
+	$(TS) listings import examples/listings/amazon-all-listings.txt
+	$(TS) certify --all
+	$(TS) status
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check src tests bench

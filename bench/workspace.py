@@ -24,7 +24,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from profiles import profile  # noqa: E402
-
 from toysafe.core.labreport import LabReport  # noqa: E402
 from toysafe.core.profile import Profile  # noqa: E402
 from toysafe.store.db import Store, make_engine, migrate  # noqa: E402
@@ -45,24 +44,59 @@ PHTHALATES = ["DEHP", "DBP", "BBP", "DINP", "DIBP", "DPENP", "DHEXP", "DCHP"]
 def catalog(n: int) -> tuple[list[Profile], list[dict[str, Any]], list[LabReport]]:
     rng = random.Random(7)
     profiles = [Profile.model_validate(profile(rng, i)) for i in range(n)]
-    listings = [{"marketplace": "amazon.com", "listing_id": f"B0{i:08d}", "sku": p.sku,
-                 "title": p.name, "status": "Active"} for i, p in enumerate(profiles)]
+    listings = [
+        {
+            "marketplace": "amazon.com",
+            "listing_id": f"B0{i:08d}",
+            "sku": p.sku,
+            "title": p.name,
+            "status": "Active",
+        }
+        for i, p in enumerate(profiles)
+    ]
     reports = []
     for i, p in enumerate(profiles):
         comp = p.components[0].id if p.components else None
-        base = {"lab": {"cpsc_id": "1234", "name": "Bench Lab", "phone": "+86 1"},
-                "products": [{"sku": p.sku}], "standard": "F963-23",
-                "tested": {"from": "2026-05-01", "to": "2026-05-10", "place": "Ningbo, CN"}}
-        chem = [{"requirement": "16CFR1307", "component": comp, "analyte": a, "value": "ND",
-                 "loq": 50, "unit": "ppm"} for a in PHTHALATES]
-        chem.append({"requirement": "15USC1278a", "component": comp, "analyte": "Pb",
-                     "value": 12, "unit": "ppm"})
-        mech = [{"requirement": r, "verdict": "pass"}
-                for r in ("F963:4.6", "F963:4.7", "F963:4.8", "F963:4.9", "16CFR1501")]
-        reports.append(LabReport.model_validate(
-            {**base, "report_no": f"C-{i:06d}", "issued": "2026-05-12", "results": chem}))
-        reports.append(LabReport.model_validate(
-            {**base, "report_no": f"M-{i:06d}", "issued": "2026-05-12", "results": mech}))
+        base = {
+            "lab": {"cpsc_id": "1234", "name": "Bench Lab", "phone": "+86 1"},
+            "products": [{"sku": p.sku}],
+            "standard": "F963-23",
+            "tested": {"from": "2026-05-01", "to": "2026-05-10", "place": "Ningbo, CN"},
+        }
+        chem = [
+            {
+                "requirement": "16CFR1307",
+                "component": comp,
+                "analyte": a,
+                "value": "ND",
+                "loq": 50,
+                "unit": "ppm",
+            }
+            for a in PHTHALATES
+        ]
+        chem.append(
+            {
+                "requirement": "15USC1278a",
+                "component": comp,
+                "analyte": "Pb",
+                "value": 12,
+                "unit": "ppm",
+            }
+        )
+        mech = [
+            {"requirement": r, "verdict": "pass"}
+            for r in ("F963:4.6", "F963:4.7", "F963:4.8", "F963:4.9", "16CFR1501")
+        ]
+        reports.append(
+            LabReport.model_validate(
+                {**base, "report_no": f"C-{i:06d}", "issued": "2026-05-12", "results": chem}
+            )
+        )
+        reports.append(
+            LabReport.model_validate(
+                {**base, "report_no": f"M-{i:06d}", "issued": "2026-05-12", "results": mech}
+            )
+        )
     return profiles, listings, reports
 
 
@@ -112,8 +146,13 @@ def main() -> None:
         assert len(statuses) == args.skus
     finally:
         cleanup.cleanup()
-    figures = {"backend": backend, "skus": args.skus, "reports": len(reports),
-               "import_s": round(import_s, 2), "status_s": round(status_s, 3)}
+    figures = {
+        "backend": backend,
+        "skus": args.skus,
+        "reports": len(reports),
+        "import_s": round(import_s, 2),
+        "status_s": round(status_s, 3),
+    }
     if args.json:
         print(json.dumps(figures))
         return
@@ -128,8 +167,10 @@ def _rows() -> list[Any]:
 
     from toysafe.core.labs import LabRow
 
-    return [LabRow.model_validate({k: v for k, v in r.items() if v})
-            for r in csv.DictReader(io.StringIO(LABS))]
+    return [
+        LabRow.model_validate({k: v for k, v in r.items() if v})
+        for r in csv.DictReader(io.StringIO(LABS))
+    ]
 
 
 if __name__ == "__main__":

@@ -320,3 +320,14 @@ def test_two_processes_adding_reports_at_once_lose_nothing(ws: DB) -> None:
         assert p.returncode == 0, err.decode()
     assert count(ws, m.Report) == 30
     assert count(ws, m.Event) >= 30 + 3
+
+
+def test_evidence_of_one_organization_never_counts_for_another(ws: DB) -> None:
+    ok("product", "add", str(STACKER))
+    ok("report", "add", str(CHEM), str(MECH), "--as-of", AS_OF)  # the default organization's
+    ok("init", "--org", "other")
+    ok("product", "add", str(STACKER), "--org", "other", "--as-of", AS_OF)
+    mine = json.loads(ok("status", "--as-of", AS_OF, "--format", "json").stdout)
+    theirs = json.loads(ok("status", "--as-of", AS_OF, "--format", "json", "--org", "other").stdout)
+    assert mine["products"][0]["status"] == "ready_to_certify"
+    assert theirs["products"][0]["status"] == "missing_evidence"

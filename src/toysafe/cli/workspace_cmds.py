@@ -44,15 +44,31 @@ def _console() -> Any:
     return console
 
 
+class _Quiet:
+    """Stands in for a progress bar when nobody is watching (not a terminal)."""
+
+    def __enter__(self) -> _Quiet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, *args: Any, **kwargs: Any) -> int:
+        return 0
+
+    def advance(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 def _progress() -> Any:
+    import sys
+
+    if not sys.stderr.isatty():
+        return _Quiet()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        transient=True,
-        disable=False,
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
     )
 
 
@@ -613,9 +629,7 @@ def certify_stored(
         for sku in skus:
             one(sku)
     else:
-        from rich.progress import Progress
-
-        with Progress() as progress:
+        with _progress() as progress:
             task = progress.add_task("certifying", total=len(skus))
             for sku in skus:
                 one(sku)

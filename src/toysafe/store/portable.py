@@ -7,14 +7,14 @@ same bytes except ``manifest.json``'s ``exported_at``)::
     manifest.json                        format, exported_at, counts
     organizations/<org>.yaml             slug, name, created_at, party (toysafe/party@1)
     products/<org>/<sku>/v<N>.yaml       every profile version (toysafe/product@1)
-    products/<org>/<sku>/versions.json   org, sku, created_at, version metadata
+    products/<org>/<sku>/versions.json   org, sku, created_at and each version's metadata
     listings.csv, lots.csv               one row each, keyed by org (and sku)
     labs.csv                             toysafe/labs@1 with address, phone, status_since
     reports/<org>/<report_no>.json       toysafe/lab-report@1; reports/index.json keeps source
     certificates/<id>.json, <id>.pdf     toysafe/certificate@1 and its PDF; certificates/index.json
     events.jsonl                         every event in order: at, actor, org, kind, subject, detail
 
-Surrogate ids are not exported; ``product_states`` is recomputed on import.
+Timestamps are ISO 8601 UTC. Surrogate ids are not exported; ``product_states`` is recomputed.
 """
 
 from __future__ import annotations
@@ -25,17 +25,18 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import delete, func, insert, select
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -51,15 +52,22 @@ from toysafe.profile_io import profile_from_data
 from toysafe.report_io import report_from_data
 from toysafe.store import models as m
 from toysafe.store.db import Store
-from toysafe.store.workspace import Workspace, _digest
+from toysafe.store.workspace import Workspace, report_digest
 
 FORMAT = "toysafe/workspace-export@1"
 LAB_COLUMNS = LAB_REQUIRED + LAB_OPTIONAL
-LISTING_COLUMNS = ("org", "marketplace", "listing_id", "sku", "title", "status", "updated_at")
-LOT_COLUMNS = ("org", "sku", "lot_no", "manufactured", "city", "country")
-RESERVED = ("index", "index.json")  # file names the export itself uses beside entity files
+RESERVED = ("index", "index.json")  # names the export itself uses beside entity files
+HELD = (m.Product, m.Report, m.Certificate)  # a workspace holding any of these is not empty
 Put = Callable[[str, bytes], Any]
 T = TypeVar("T", bound=BaseModel)
+
+
+class _HasOrg(Protocol):
+    @property
+    def org(self) -> str | None: ...
+
+
+K = TypeVar("K", bound=_HasOrg)
 
 
 # --- public operations -------------------------------------------------------------------------
@@ -70,27 +78,26 @@ def export_workspace(store: Store, out: Path) -> dict[str, int]:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError(f"{out}: already exists and is not empty: export into a new directory")
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".toysafe-export-", dir=out.parent))
+    staging = out.parent / f".{out.name}.toysafe-{uuid.uuid4().hex[:12]}"
+    staging.mkdir()  # beside ``out``, so that the final rename is atomic
     try:
 
         def put(rel: str, data: bytes) -> None:
-            path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            (staging / rel).write_bytes(data)
 
         counts = _export(store, put)
         if out.exists():
             out.rmdir()
         os.replace(staging, out)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
     return counts
 
 
 def import_workspace(store: Store, src: Path) -> dict[str, int]:
-    """Load an export directory into an empty workspace (no products, reports or certificates;
-    organizations, labs, listings and events already there are replaced), in one transaction."""
+    """Load an export directory into an empty workspace, in one transaction. Empty means no
+    products, reports or certificates; organizations, labs, listings, events are replaced."""
     return _load(store, _Source.directory(src), force=False, hint="import into an empty workspace")
 
 
@@ -123,6 +130,97 @@ def restore(store: Store, file: Path, force: bool = False) -> dict[str, int]:
         return _load(store, _Source.archive(archive, file), force, "use --force to replace them")
 
 
+# --- entries: what the index files and CSV rows hold, written and read by the same models -----
+
+
+def _utc(value: datetime) -> datetime:
+    """Timestamps in UTC (SQLite hands back naive UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+Stamp = Annotated[datetime, AfterValidator(_utc)]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    def out(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class _Org(_Entry):
+    slug: str
+    name: str
+    created_at: Stamp = Field(default_factory=_now)
+    party: dict[str, Any] | None = None
+
+
+class _Version(_Entry):
+    version: int = Field(ge=1)
+    created_on: date
+    created_by: str
+    changed_components: list[Any] = []
+    created_at: Stamp = Field(default_factory=_now)
+
+
+class _Product(_Entry):
+    org: str
+    sku: str
+    created_at: Stamp = Field(default_factory=_now)
+    versions: list[_Version] = Field(min_length=1)
+
+
+class _Listing(_Entry):
+    org: str
+    marketplace: str
+    listing_id: str
+    sku: str
+    title: str | None = None
+    status: str | None = None
+    updated_at: Stamp = Field(default_factory=_now)
+
+
+class _Lot(_Entry):
+    org: str
+    sku: str
+    lot_no: str
+    manufactured: str
+    city: str | None = None
+    country: str | None = None
+
+
+class _ReportEntry(_Entry):
+    org: str
+    report_no: str
+    file: str
+    source: str | None = None
+    created_at: Stamp = Field(default_factory=_now)
+
+
+class _CertificateEntry(_Entry):
+    id: str
+    file: str
+    org: str
+    sku: str
+    product_version: int
+    version: int
+    reports: list[str] = []
+    created_at: Stamp = Field(default_factory=_now)
+
+
+class _Event(_Entry):
+    at: Stamp = Field(default_factory=_now)
+    actor: str
+    org: str | None = None
+    kind: str
+    subject: str
+    detail: dict[str, Any] = {}
+
+
 # --- export ------------------------------------------------------------------------------------
 
 
@@ -135,149 +233,104 @@ def _export(store: Store, put: Put) -> dict[str, int]:
             s.execute(select(m.Organization.id, m.Organization.slug)).all()
         )
         dirs = _names(slugs.values())
-        counts = {"organizations": _export_orgs(s, put, dirs)}
-        counts.update(_export_products(s, put, slugs, dirs))
-        counts["listings"] = _export_listings(s, put)
-        counts["lots"] = _export_lots(s, put)
-        counts.update(_export_labs(s, put))
+        orgs = [_Org.model_validate(o) for o in s.scalars(select(m.Organization))]
+        for org in orgs:
+            put(
+                f"organizations/{dirs[org.slug]}.yaml",
+                _yaml(org.model_dump(mode="json", exclude_none=True)),
+            )
+        counts = {"organizations": len(orgs), **_export_products(s, put, slugs, dirs)}
+        counts["listings"] = _export_csv(
+            s,
+            put,
+            "listings.csv",
+            _Listing,
+            _select(_Listing, m.Listing, org=m.Organization.slug)
+            .select_from(m.Listing)
+            .join(m.Organization, m.Organization.id == m.Listing.org_id),
+        )
+        counts["lots"] = _export_csv(
+            s,
+            put,
+            "lots.csv",
+            _Lot,
+            _select(_Lot, m.Lot, org=m.Organization.slug, sku=m.Product.sku)
+            .select_from(m.Lot)
+            .join(m.Product, m.Product.id == m.Lot.product_id)
+            .join(m.Organization, m.Organization.id == m.Product.org_id),
+        )
+        labs = {lab.cpsc_id: lab for lab in s.scalars(select(m.Lab))}
+        scopes = s.execute(select(m.LabScope.lab_id, m.LabScope.scope, m.LabScope.accepted_on))
+        rows = [
+            {c: getattr(labs[lab], c, None) for c in LAB_COLUMNS}
+            | {"scope": scope, "accepted_on": accepted}
+            for lab, scope, accepted in scopes
+        ]
+        put("labs.csv", _csv(LAB_COLUMNS, rows))
+        counts |= {"labs": len(labs), "lab_scopes": len(rows)}
         counts["reports"] = _export_reports(s, put, slugs, dirs)
         counts["certificates"] = _export_certificates(s, put)
-        counts["events"] = _export_events(s, put, slugs)
-    manifest = {"format": FORMAT, "exported_at": _ts(datetime.now(UTC)), "counts": counts}
-    put("manifest.json", _json(manifest))
+        events = [
+            _Event.model_validate(e._mapping).out()
+            for e in s.execute(
+                _select(_Event, m.Event, org=m.Organization.slug)
+                .select_from(m.Event)
+                .outerjoin(m.Organization, m.Organization.id == m.Event.org_id)
+                .order_by(m.Event.id)
+            )
+        ]
+        put("events.jsonl", "".join(_line(e) for e in events).encode())
+        counts["events"] = len(events)
+    put(
+        "manifest.json",
+        _json(
+            {
+                "format": FORMAT,
+                "exported_at": _now().isoformat().replace("+00:00", "Z"),
+                "counts": counts,
+            }
+        ),
+    )
     return counts
-
-
-def _export_orgs(s: Session, put: Put, dirs: dict[str, str]) -> int:
-    orgs = list(s.scalars(select(m.Organization)))
-    for org in orgs:
-        data: dict[str, Any] = {
-            "slug": org.slug,
-            "name": org.name,
-            "created_at": _ts(org.created_at),
-        }
-        if org.party is not None:
-            data["party"] = org.party
-        put(f"organizations/{dirs[org.slug]}.yaml", _yaml(data))
-    return len(orgs)
 
 
 def _export_products(
     s: Session, put: Put, slugs: dict[int, str], dirs: dict[str, str]
 ) -> dict[str, int]:
     products = list(s.scalars(select(m.Product)))
-    skus: dict[str, list[str]] = {}
-    for p in products:
-        skus.setdefault(slugs[p.org_id], []).append(p.sku)
-    names = {org: _names(values) for org, values in skus.items()}
+    names = _names_by_org((slugs[p.org_id], p.sku) for p in products)
     versions: dict[int, list[m.ProductVersion]] = {}
     for v in s.scalars(select(m.ProductVersion).order_by(m.ProductVersion.version)):
         versions.setdefault(v.product_id, []).append(v)
     for p in products:
         org = slugs[p.org_id]
-        base = f"products/{dirs[org]}/{names[org][p.sku]}"
-        meta = []
-        for v in versions.get(p.id, []):
+        base = f"products/{dirs[org]}/{names[org, p.sku]}"
+        for v in versions[p.id]:
             put(f"{base}/v{v.version}.yaml", _yaml(v.profile))
-            meta.append(
-                {
-                    "version": v.version,
-                    "created_on": v.created_on.isoformat(),
-                    "created_by": v.created_by,
-                    "changed_components": v.changed_components,
-                    "created_at": _ts(v.created_at),
-                }
-            )
-        put(
-            f"{base}/versions.json",
-            _json({"org": org, "sku": p.sku, "created_at": _ts(p.created_at), "versions": meta}),
+        meta = _Product(
+            org=org,
+            sku=p.sku,
+            created_at=p.created_at,
+            versions=[_Version.model_validate(v) for v in versions[p.id]],
         )
+        put(f"{base}/versions.json", _json(meta.out()))
     return {"products": len(products), "product_versions": sum(map(len, versions.values()))}
-
-
-def _export_listings(s: Session, put: Put) -> int:
-    rows = s.execute(
-        select(
-            m.Organization.slug,
-            m.Listing.marketplace,
-            m.Listing.listing_id,
-            m.Listing.sku,
-            m.Listing.title,
-            m.Listing.status,
-            m.Listing.updated_at,
-        ).join(m.Organization, m.Organization.id == m.Listing.org_id)
-    ).all()
-    table = sorted(((*r[:6], _ts(r[6])) for r in rows), key=lambda r: r[:4])
-    put("listings.csv", _csv(LISTING_COLUMNS, table))
-    return len(table)
-
-
-def _export_lots(s: Session, put: Put) -> int:
-    rows = s.execute(
-        select(
-            m.Organization.slug,
-            m.Product.sku,
-            m.Lot.lot_no,
-            m.Lot.manufactured,
-            m.Lot.city,
-            m.Lot.country,
-        )
-        .join(m.Product, m.Product.id == m.Lot.product_id)
-        .join(m.Organization, m.Organization.id == m.Product.org_id)
-    ).all()
-    table = sorted((tuple(r) for r in rows), key=lambda r: r[:3])
-    put("lots.csv", _csv(LOT_COLUMNS, table))
-    return len(table)
-
-
-def _export_labs(s: Session, put: Put) -> dict[str, int]:
-    labs = {lab.cpsc_id: lab for lab in s.scalars(select(m.Lab))}
-    table = []
-    for lab_id, scope, accepted in s.execute(
-        select(m.LabScope.lab_id, m.LabScope.scope, m.LabScope.accepted_on)
-    ):
-        lab = labs[lab_id]
-        table.append(
-            (
-                lab.cpsc_id,
-                lab.name,
-                lab.country,
-                lab.type,
-                lab.status,
-                scope,
-                accepted,
-                lab.address,
-                lab.phone,
-                lab.status_since,
-            )
-        )
-    table.sort(key=lambda r: (r[0], r[5]))
-    put("labs.csv", _csv(LAB_COLUMNS, table))
-    return {"labs": len(labs), "lab_scopes": len(table)}
 
 
 def _export_reports(s: Session, put: Put, slugs: dict[int, str], dirs: dict[str, str]) -> int:
     reports = list(s.scalars(select(m.Report)))
-    numbers: dict[str, list[str]] = {}
-    for r in reports:
-        numbers.setdefault(slugs[r.org_id], []).append(r.report_no)
-    names = {org: _names(values) for org, values in numbers.items()}
+    names = _names_by_org((slugs[r.org_id], r.report_no) for r in reports)
     index = []
     for r in reports:
         org = slugs[r.org_id]
-        file = f"{dirs[org]}/{names[org][r.report_no]}.json"
+        file = f"{dirs[org]}/{names[org, r.report_no]}.json"
         put(f"reports/{file}", _json(r.document))
         index.append(
-            {
-                "org": org,
-                "report_no": r.report_no,
-                "file": file,
-                "source": r.source,
-                "created_at": _ts(r.created_at),
-            }
+            _ReportEntry(
+                org=org, report_no=r.report_no, file=file, source=r.source, created_at=r.created_at
+            ).out()
         )
-    index.sort(key=lambda x: (x["org"], x["report_no"]))
-    put("reports/index.json", _json(index))
+    put("reports/index.json", _json(sorted(index, key=lambda x: (x["org"], x["report_no"]))))
     return len(index)
 
 
@@ -292,144 +345,45 @@ def _export_certificates(s: Session, put: Put) -> int:
     names = _names(s.scalars(select(m.Certificate.id)))
     index = []
     rows = s.execute(
-        select(
-            m.Certificate.id,
-            m.Organization.slug,
-            m.Product.sku,
-            m.Certificate.product_version,
-            m.Certificate.version,
-            m.Certificate.created_at,
-            m.Certificate.document,
-            m.Certificate.pdf,
-        )
+        select(m.Certificate, m.Organization.slug, m.Product.sku)
         .join(m.Product, m.Product.id == m.Certificate.product_id)
         .join(m.Organization, m.Organization.id == m.Certificate.org_id)
-        .execution_options(yield_per=100)
+        .execution_options(yield_per=50)
     )
-    for cid, org, sku, product_version, version, created_at, document, pdf in rows:
-        put(f"certificates/{names[cid]}.json", _json(document))
-        put(f"certificates/{names[cid]}.pdf", pdf)
+    for c, org, sku in rows:
+        put(f"certificates/{names[c.id]}.json", _json(c.document))
+        put(f"certificates/{names[c.id]}.pdf", c.pdf)
         index.append(
-            {
-                "id": cid,
-                "file": names[cid],
-                "org": org,
-                "sku": sku,
-                "product_version": product_version,
-                "version": version,
-                "reports": sorted(relied.get(cid, [])),
-                "created_at": _ts(created_at),
-            }
+            _CertificateEntry(
+                id=c.id,
+                file=names[c.id],
+                org=org,
+                sku=sku,
+                product_version=c.product_version,
+                version=c.version,
+                reports=sorted(relied.get(c.id, [])),
+                created_at=c.created_at,
+            ).out()
         )
-    index.sort(key=lambda x: x["id"])
-    put("certificates/index.json", _json(index))
+        s.expunge(c)  # PDFs add up: keep only the current one in memory
+    put("certificates/index.json", _json(sorted(index, key=lambda x: x["id"])))
     return len(index)
 
 
-def _export_events(s: Session, put: Put, slugs: dict[int, str]) -> int:
-    lines = [
-        json.dumps(
-            {
-                "at": _ts(at),
-                "actor": who,
-                "org": slugs.get(org) if org else None,
-                "kind": kind,
-                "subject": subject,
-                "detail": detail,
-            },
-            sort_keys=True,
-            ensure_ascii=False,
-        )
-        + "\n"
-        for at, who, org, kind, subject, detail in s.execute(
-            select(
-                m.Event.at,
-                m.Event.actor,
-                m.Event.org_id,
-                m.Event.kind,
-                m.Event.subject,
-                m.Event.detail,
-            ).order_by(m.Event.id)
-        )
-    ]
-    put("events.jsonl", "".join(lines).encode())
-    return len(lines)
+def _export_csv(s: Session, put: Put, rel: str, model: type[_Entry], query: Select[Any]) -> int:
+    rows = [model.model_validate(row._mapping).out() for row in s.execute(query)]
+    put(rel, _csv(tuple(model.model_fields), rows))
+    return len(rows)
+
+
+def _select(model: type[BaseModel], entity: Any, **others: Any) -> Select[Any]:
+    """The columns of ``entity`` labelled as ``model``'s fields; ``others`` come from elsewhere."""
+    return select(
+        *[(others[f] if f in others else getattr(entity, f)).label(f) for f in model.model_fields]
+    )
 
 
 # --- reading an export -------------------------------------------------------------------------
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Org(_Strict):
-    slug: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    created_at: datetime | None = None
-    party: dict[str, Any] | None = None
-
-
-class _Version(_Strict):
-    version: int = Field(ge=1)
-    created_on: date
-    created_by: str
-    changed_components: list[Any] = []
-    created_at: datetime | None = None
-
-
-class _Product(_Strict):
-    org: str
-    sku: str = Field(min_length=1)
-    created_at: datetime | None = None
-    versions: list[_Version] = Field(min_length=1)
-
-
-class _Listing(_Strict):
-    org: str
-    marketplace: str
-    listing_id: str
-    sku: str
-    title: str | None = None
-    status: str | None = None
-    updated_at: datetime | None = None
-
-
-class _Lot(_Strict):
-    org: str
-    sku: str
-    lot_no: str
-    manufactured: str
-    city: str | None = None
-    country: str | None = None
-
-
-class _ReportEntry(_Strict):
-    org: str
-    report_no: str
-    file: str
-    source: str | None = None
-    created_at: datetime | None = None
-
-
-class _CertificateEntry(_Strict):
-    id: str
-    file: str
-    org: str
-    sku: str
-    product_version: int
-    version: int
-    reports: list[str] = []
-    created_at: datetime | None = None
-
-
-class _Event(_Strict):
-    at: datetime | None = None
-    actor: str
-    org: str | None = None
-    kind: str
-    subject: str
-    detail: dict[str, Any] = {}
 
 
 @dataclass
@@ -491,6 +445,7 @@ class _Source:
 
     @classmethod
     def archive(cls, zf: zipfile.ZipFile, file: Path) -> _Source:
+        """A backup, or a zip of an export directory (its files under one folder)."""
         files = [n for n in zf.namelist() if not n.endswith("/")]
         tops = [
             n.removesuffix("manifest.json")
@@ -528,20 +483,29 @@ class _Source:
         try:
             return yaml.safe_load(self.text(rel))
         except yaml.YAMLError as e:
-            raise InputError(
-                f"{self.where(rel)}: not valid YAML: {str(e).splitlines()[0]}"
-            ) from None
+            first = str(e).splitlines()[0]
+            raise InputError(f"{self.where(rel)}: not valid YAML: {first}") from None
 
-    def csv(self, rel: str, columns: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Each row (empty cells as None) with its ``file line N`` label; the header must match."""
+    def rows(self, rel: str, model: type[T]) -> Iterator[tuple[str, T]]:
+        """Each CSV row as ``model`` (empty cells: None) with its ``file line N`` label."""
         reader = csv.DictReader(io.StringIO(self.text(rel)))
-        if tuple(reader.fieldnames or ()) != tuple(columns):
+        columns = tuple(model.model_fields)
+        if tuple(reader.fieldnames or ()) != columns:
             raise InputError(f"{self.where(rel)}: header: expected {','.join(columns)}")
         for row in reader:
             where = f"{self.where(rel)} line {reader.line_num}"
             if None in row:
                 raise InputError(f"{where}: more cells than the header has columns")
-            yield where, {k: v or None for k, v in row.items()}
+            yield where, _model(model, {k: v or None for k, v in row.items()}, f"{where}: ")
+
+    def index(self, rel: str, model: type[T]) -> list[tuple[str, T]]:
+        data = self.json(rel)
+        if not isinstance(data, list):
+            raise InputError(f"{self.where(rel)}: expected a list of entries")
+        return [
+            (f"{self.where(rel)}[{i}]", _model(model, x, f"{self.where(rel)}[{i}]."))
+            for i, x in enumerate(data)
+        ]
 
 
 def _read(src: _Source) -> _Bundle:
@@ -550,30 +514,26 @@ def _read(src: _Source) -> _Bundle:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise InputError(f"{src.where('manifest.json')}: format: expected {FORMAT}")
     orgs = []
-    for n in sorted(src.files):
-        if n.startswith("organizations/") and n.count("/") == 1 and n.endswith(".yaml"):
-            orgs.append(_model(_Org, src.yaml(n), src.where(n) + ": "))
+    for rel in sorted(f for f in src.files if f.startswith("organizations/")):
+        if rel.count("/") == 1 and rel.endswith(".yaml"):
+            orgs.append(_model(_Org, src.yaml(rel), src.where(rel) + ": "))
             if orgs[-1].party is not None:
-                _model(Party, orgs[-1].party, src.where(n) + ": party.")
+                _model(Party, orgs[-1].party, src.where(rel) + ": party.")
     _unique(((o.slug,), src.where("organizations/")) for o in orgs)
     slugs = {o.slug for o in orgs}
     products = [
-        _read_product(src, n, slugs)
-        for n in sorted(src.files)
-        if n.startswith("products/") and n.count("/") == 3 and n.endswith("/versions.json")
+        _read_product(src, rel, slugs)
+        for rel in sorted(src.files)
+        if rel.startswith("products/") and rel.count("/") == 3 and rel.endswith("/versions.json")
     ]
-    _unique(((p.product.org, p.product.sku), "products/") for p in products)
+    _unique(((p.product.org, p.product.sku), src.where("products/")) for p in products)
     skus = {(p.product.org, p.product.sku) for p in products}
-    listings = [
-        _known(_model(_Listing, row, where + ": "), slugs, where)
-        for where, row in src.csv("listings.csv", LISTING_COLUMNS)
-    ]
+    listings = [_known(x, slugs, where) for where, x in src.rows("listings.csv", _Listing)]
     _unique(
         ((x.org, x.marketplace, x.listing_id, x.sku), src.where("listings.csv")) for x in listings
     )
     lots = []
-    for where, row in src.csv("lots.csv", LOT_COLUMNS):
-        lot = _model(_Lot, row, where + ": ")
+    for where, lot in src.rows("lots.csv", _Lot):
         if (lot.org, lot.sku) not in skus:
             raise InputError(f"{where}: sku: no product '{lot.sku}' of '{lot.org}' in the export")
         lots.append(lot)
@@ -587,24 +547,24 @@ def _read(src: _Source) -> _Bundle:
     for i, line in enumerate(src.text("events.jsonl").splitlines(), start=1):
         where = f"{src.where('events.jsonl')} line {i}"
         try:
-            data = json.loads(line)
+            event = _model(_Event, json.loads(line), where + ": ")
         except json.JSONDecodeError as e:
             raise InputError(f"{where}: not valid JSON: {e}") from None
-        events.append(_known(_model(_Event, data, where + ": "), slugs, where))
+        events.append(_known(event, slugs, where))
     bundle = _Bundle(orgs, products, listings, lots, labs, reports, certificates, events)
     stated = manifest.get("counts")
-    stated = stated if isinstance(stated, dict) else {}
     for key, count in bundle.counts().items():
-        if key in stated and stated[key] != count:
+        if isinstance(stated, dict) and stated.get(key, count) != count:
             raise InputError(
                 f"{src.where('manifest.json')}: counts.{key}: {stated[key]}, but the "
-                f"export holds {count} (incomplete or mixed export?)"
+                f"export holds {count} (an incomplete export?)"
             )
     return bundle
 
 
 def _read_product(src: _Source, rel: str, slugs: set[str]) -> _Stored:
-    meta = _known(_model(_Product, src.json(rel), src.where(rel) + ": "), slugs, src.where(rel))
+    meta = _model(_Product, src.json(rel), src.where(rel) + ": ")
+    _known(meta, slugs, src.where(rel))
     meta.versions.sort(key=lambda v: v.version)
     _unique(((v.version,), src.where(rel)) for v in meta.versions)
     profiles = []
@@ -623,8 +583,8 @@ def _read_reports(
     src: _Source, slugs: set[str]
 ) -> list[tuple[_ReportEntry, LabReport, dict[str, Any]]]:
     out = []
-    for where, data in _index(src, "reports/index.json"):
-        entry = _known(_model(_ReportEntry, data, where + ": "), slugs, where)
+    for where, entry in src.index("reports/index.json", _ReportEntry):
+        _known(entry, slugs, where)
         rel = f"reports/{entry.file}"
         doc = src.json(rel)
         if not isinstance(doc, dict):
@@ -646,8 +606,7 @@ def _read_certificates(
     src: _Source, skus: set[tuple[str, str]], reports: set[tuple[str, str]]
 ) -> list[_Cert]:
     out = []
-    for where, data in _index(src, "certificates/index.json"):
-        entry = _model(_CertificateEntry, data, where + ": ")
+    for where, entry in src.index("certificates/index.json", _CertificateEntry):
         if (entry.org, entry.sku) not in skus:
             raise InputError(
                 f"{where}: sku: no product '{entry.sku}' of '{entry.org}' in the export"
@@ -663,11 +622,9 @@ def _read_certificates(
                 f"{columns['version']}, but the index says {entry.id} {entry.version}"
             )
         out.append(_Cert(entry, columns, src.read(f"certificates/{entry.file}.pdf")))
-    _unique(((c.entry.id,), src.where("certificates/index.json")) for c in out)
-    _unique(
-        ((c.entry.org, c.entry.sku, c.entry.version), src.where("certificates/index.json"))
-        for c in out
-    )
+    index = src.where("certificates/index.json")
+    _unique(((c.entry.id,), index) for c in out)
+    _unique(((c.entry.org, c.entry.sku, c.entry.version), index) for c in out)
     return out
 
 
@@ -675,12 +632,13 @@ def _certificate_columns(doc: Any, where: str) -> dict[str, Any]:
     """The looked-up columns of a signed ``toysafe/certificate@1`` document."""
     try:
         c = doc["certificate"]
+        until = date.fromisoformat(c["valid_until"]) if c["valid_until"] else None
         return {
             "id": c["id"],
             "version": c["version"],
             "type": c["type"],
             "issued": date.fromisoformat(c["issued"]),
-            "valid_until": date.fromisoformat(c["valid_until"]) if c["valid_until"] else None,
+            "valid_until": until,
             "toy_standard": c["toy_standard"],
             "digest": doc["signature"]["digest"],
             "document": doc,
@@ -691,13 +649,6 @@ def _certificate_columns(doc: Any, where: str) -> dict[str, Any]:
         raise InputError(f"{where}: not a toysafe/certificate@1 document: {e}") from None
 
 
-def _index(src: _Source, rel: str) -> list[tuple[str, Any]]:
-    data = src.json(rel)
-    if not isinstance(data, list):
-        raise InputError(f"{src.where(rel)}: expected a list of entries")
-    return [(f"{src.where(rel)}[{i}]", x) for i, x in enumerate(data)]
-
-
 def _model(model: type[T], data: Any, prefix: str) -> T:
     try:
         return model.model_validate(data)
@@ -705,10 +656,8 @@ def _model(model: type[T], data: Any, prefix: str) -> T:
         raise InputError(describe_validation_error(e, prefix)) from None
 
 
-_K = TypeVar("_K", _Listing, _Product, _ReportEntry, _Event)
-
-
-def _known(item: _K, slugs: set[str], where: str) -> _K:
+def _known(item: K, slugs: set[str], where: str) -> K:
+    """``item``, once its organization is known to be in the export."""
     if item.org is not None and item.org not in slugs:
         raise InputError(f"{where}: org: no organization '{item.org}' in the export")
     return item
@@ -726,13 +675,11 @@ def _unique(keys: Iterable[tuple[tuple[Any, ...], str]]) -> None:
 
 
 def _load(store: Store, src: _Source, force: bool, hint: str) -> dict[str, int]:
+    """Parse everything, then empty the database and write it all, in one transaction."""
     bundle = _read(src)
     try:
         with store.transaction() as s:
-            held = {
-                t.__tablename__: s.scalar(select(func.count()).select_from(t)) or 0
-                for t in (m.Product, m.Report, m.Certificate)
-            }
+            held = {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t in HELD}
             if any(held.values()) and not force:
                 what = ", ".join(f"{n} {k}" for k, n in held.items() if n)
                 raise InputError(f"the workspace already holds {what}: {hint}")
@@ -750,8 +697,8 @@ def _load(store: Store, src: _Source, force: bool, hint: str) -> dict[str, int]:
 def _write(s: Session, b: _Bundle) -> None:
     orgs = {}
     for o in b.orgs:
-        orgs[o.slug] = m.Organization(slug=o.slug, name=o.name, created_at=_stamp(o.created_at))
-        if o.party is not None:  # left unset otherwise: SQL NULL rather than JSON null
+        orgs[o.slug] = m.Organization(slug=o.slug, name=o.name, created_at=o.created_at)
+        if o.party is not None:  # unset otherwise: SQL NULL rather than JSON null
             orgs[o.slug].party = o.party
     s.add_all(orgs.values())
     s.flush()
@@ -764,7 +711,7 @@ def _write(s: Session, b: _Bundle) -> None:
             model=latest.get("model"),
             gtin=latest.get("gtin"),
             latest_version=p.product.versions[-1].version,
-            created_at=_stamp(p.product.created_at),
+            created_at=p.product.created_at,
         )
     s.add_all(products.values())
     s.flush()
@@ -773,14 +720,10 @@ def _write(s: Session, b: _Bundle) -> None:
         m.ProductVersion,
         [
             {
+                **v.model_dump(),
                 "product_id": products[p.product.org, p.product.sku].id,
-                "version": v.version,
                 "digest": digest,
                 "profile": data,
-                "changed_components": v.changed_components,
-                "created_on": v.created_on,
-                "created_by": v.created_by,
-                "created_at": _stamp(v.created_at),
             }
             for p in b.products
             for v, (data, digest) in zip(p.product.versions, p.profiles, strict=True)
@@ -789,51 +732,19 @@ def _write(s: Session, b: _Bundle) -> None:
     _insert(
         s,
         m.Listing,
-        [
-            {
-                "org_id": orgs[x.org].id,
-                "marketplace": x.marketplace,
-                "listing_id": x.listing_id,
-                "sku": x.sku,
-                "title": x.title,
-                "status": x.status,
-                "updated_at": _stamp(x.updated_at),
-            }
-            for x in b.listings
-        ],
+        [{**x.model_dump(exclude={"org"}), "org_id": orgs[x.org].id} for x in b.listings],
     )
     _insert(
         s,
         m.Lot,
         [
-            {
-                "product_id": products[x.org, x.sku].id,
-                "lot_no": x.lot_no,
-                "manufactured": x.manufactured,
-                "city": x.city,
-                "country": x.country,
-            }
+            {**x.model_dump(exclude={"org", "sku"}), "product_id": products[x.org, x.sku].id}
             for x in b.lots
         ],
     )
     labs = list(b.labs.labs.values()) if b.labs else []
-    _insert(
-        s,
-        m.Lab,
-        [
-            {
-                "cpsc_id": x.cpsc_id,
-                "name": x.name,
-                "country": x.country,
-                "type": x.type,
-                "status": x.status,
-                "status_since": x.status_since,
-                "address": x.address,
-                "phone": x.phone,
-            }
-            for x in labs
-        ],
-    )
+    lab_columns = [c.name for c in m.Lab.__table__.columns]
+    _insert(s, m.Lab, [{c: getattr(x, c) for c in lab_columns} for x in labs])
     _insert(
         s,
         m.LabScope,
@@ -843,34 +754,33 @@ def _write(s: Session, b: _Bundle) -> None:
             for k, v in x.scopes.items()
         ],
     )
-    reports = [
-        (
-            m.Report(
-                org_id=orgs[e.org].id,
-                report_no=r.report_no,
-                lab_cpsc_id=r.lab.cpsc_id,
-                issued=r.issued,
-                tested_from=r.tested.from_,
-                tested_to=r.tested.to,
-                standard=r.standard,
-                digest=_digest(doc),
-                document=doc,
-                source=e.source,
-                created_at=_stamp(e.created_at),
-            ),
-            e,
-            r,
+    report_ids = {}
+    for e, r, doc in b.reports:
+        row = m.Report(
+            org_id=orgs[e.org].id,
+            report_no=r.report_no,
+            lab_cpsc_id=r.lab.cpsc_id,
+            issued=r.issued,
+            tested_from=r.tested.from_,
+            tested_to=r.tested.to,
+            standard=r.standard,
+            digest=report_digest(doc),
+            document=doc,
+            source=e.source,
+            created_at=e.created_at,
         )
-        for e, r, doc in b.reports
-    ]
-    s.add_all(row for row, _, _ in reports)
+        s.add(row)
+        report_ids[e.org, e.report_no] = row
     s.flush()
     _insert(
         s,
         m.ReportProduct,
         [
-            {"report_id": row.id, "sku": p.sku, "model": p.model, "gtin": p.gtin}
-            for row, _, r in reports
+            {
+                "report_id": report_ids[e.org, e.report_no].id,
+                **p.model_dump(include={"sku", "model", "gtin"}),
+            }
+            for e, r, _ in b.reports
             for p in r.products
         ],
     )
@@ -879,31 +789,26 @@ def _write(s: Session, b: _Bundle) -> None:
         m.Result,
         [
             {
-                "report_id": row.id,
-                "requirement": x.requirement,
-                "component": x.component,
-                "analyte": x.analyte,
+                "report_id": report_ids[e.org, e.report_no].id,
+                **x.model_dump(
+                    include={"requirement", "component", "analyte", "loq", "unit", "verdict"}
+                ),
                 "value": None if x.value is None else str(x.value),
-                "loq": x.loq,
-                "unit": x.unit,
-                "verdict": x.verdict,
             }
-            for row, _, r in reports
+            for e, r, _ in b.reports
             for x in r.results
         ],
     )
-    report_ids = {(e.org, row.report_no): row.id for row, e, _ in reports}
     _insert(
         s,
         m.Certificate,
         [
             {
                 **c.columns,
+                **c.entry.model_dump(include={"product_version", "created_at"}),
                 "org_id": orgs[c.entry.org].id,
                 "product_id": products[c.entry.org, c.entry.sku].id,
-                "product_version": c.entry.product_version,
                 "pdf": c.pdf,
-                "created_at": _stamp(c.entry.created_at),
             }
             for c in b.certificates
         ],
@@ -912,7 +817,7 @@ def _write(s: Session, b: _Bundle) -> None:
         s,
         m.CertificateReport,
         [
-            {"certificate_id": c.entry.id, "report_id": report_ids[c.entry.org, number]}
+            {"certificate_id": c.entry.id, "report_id": report_ids[c.entry.org, number].id}
             for c in b.certificates
             for number in c.entry.reports
         ],
@@ -920,15 +825,8 @@ def _write(s: Session, b: _Bundle) -> None:
     _insert(
         s,
         m.Event,
-        [  # in file order, so ids keep the original order
-            {
-                "at": _stamp(e.at),
-                "actor": e.actor,
-                "org_id": orgs[e.org].id if e.org else None,
-                "kind": e.kind,
-                "subject": e.subject,
-                "detail": e.detail,
-            }
+        [  # in file order, so that ids keep the original order
+            {**e.model_dump(exclude={"org"}), "org_id": orgs[e.org].id if e.org else None}
             for e in b.events
         ],
     )
@@ -942,34 +840,23 @@ def _insert(s: Session, model: type[m.Base], rows: list[dict[str, Any]]) -> None
 # --- formats -----------------------------------------------------------------------------------
 
 
-def _ts(value: datetime | None) -> str | None:
-    """A timestamp in ISO 8601 UTC (SQLite hands back naive UTC)."""
-    if value is None:
-        return None
-    return (
-        value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    ).isoformat()
-
-
-def _stamp(value: datetime | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _json(data: Any) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _line(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _yaml(data: Any) -> bytes:
     return yaml.safe_dump(data, sort_keys=True, allow_unicode=True).encode()
 
 
-def _csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+def _csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """A header and the rows, sorted; None is an empty cell."""
+    table = sorted([("" if r[c] is None else str(r[c])) for c in columns] for r in rows)
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(["" if v is None else str(v) for v in row] for row in rows)
+    csv.writer(buf, lineterminator="\n").writerows([list(columns), *table])
     return buf.getvalue().encode()
 
 
@@ -987,3 +874,10 @@ def _names(keys: Iterable[str]) -> dict[str, str]:
         taken.add(name.lower())
         out[key] = name
     return out
+
+
+def _names_by_org(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    groups: dict[str, list[str]] = {}
+    for org, key in keys:
+        groups.setdefault(org, []).append(key)
+    return {(org, k): name for org, ks in groups.items() for k, name in _names(ks).items()}

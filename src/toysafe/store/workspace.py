@@ -348,7 +348,7 @@ class Workspace:
             new: list[tuple[dict[str, Any], LabReport]] = []
             for source, r in reports:
                 doc = r.model_dump(mode="json", by_alias=True, exclude_none=True)
-                digest = _digest(doc)
+                digest = report_digest(doc)
                 if r.report_no in stored:
                     if stored[r.report_no] != digest:
                         raise InputError(
@@ -442,19 +442,26 @@ class Workspace:
         return sorted(ids)
 
     def _reports_for(self, s: Session, products: Sequence[m.Product]) -> dict[int, list[LabReport]]:
-        """The stored reports naming each product, parsed once each."""
+        """The stored reports of the products' organization naming each product, parsed once."""
         out: dict[int, list[LabReport]] = {p.id: [] for p in products}
         if not products:
             return out
+        orgs = {p.org_id for p in products}
+        if len(orgs) != 1:
+            raise ValueError("products of one organization at a time")
         by_sku = {p.sku: p.id for p in products}
         by_model = {p.model: p.id for p in products if p.model}
         by_gtin = {p.gtin: p.id for p in products if p.gtin}
         links: dict[int, set[int]] = {}
-        query = select(
-            m.ReportProduct.report_id,
-            m.ReportProduct.sku,
-            m.ReportProduct.model,
-            m.ReportProduct.gtin,
+        query = (
+            select(
+                m.ReportProduct.report_id,
+                m.ReportProduct.sku,
+                m.ReportProduct.model,
+                m.ReportProduct.gtin,
+            )
+            .join(m.Report, m.Report.id == m.ReportProduct.report_id)
+            .where(m.Report.org_id == orgs.pop())
         )
         if len(products) < 500:
             query = query.where(
@@ -886,7 +893,8 @@ def evaluate(
     return assessment, verification
 
 
-def _digest(doc: dict[str, Any]) -> str:
+def report_digest(doc: dict[str, Any]) -> str:
+    """The digest that tells a stored report from a changed one with the same number."""
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
