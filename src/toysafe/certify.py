@@ -106,3 +106,31 @@ def write_certificate(issued: Issued, key: SigningKey, out: Path) -> tuple[Path,
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return targets
+
+
+class NotCertifiable(Exception):
+    """The stored evidence does not support a certificate; carries the verification."""
+
+    def __init__(self, reason: str, verification: Verification) -> None:
+        super().__init__(reason)
+        self.verification = verification
+
+
+def certify_stored(
+    ws: Any, sku: str, party: Party, key: SigningKey, as_of: date, lot: str | None = None
+) -> tuple[dict[str, Any], bytes]:
+    """Certify a product from a workspace's stored data; store and return (document, pdf)."""
+    from toysafe.render.certificate_pdf import render_certificate
+
+    profile, assessment, verification, reports, registry, version = ws.evidence(sku, as_of)
+    number = ws.next_certificate_version(sku)
+    try:
+        doc = build_certificate(
+            profile, assessment, verification, reports, registry, party, as_of, number, lot
+        )
+    except CertificateError as e:
+        raise NotCertifiable(str(e), verification) from None
+    signed = seal.sign(doc, key.key)
+    pdf = render_certificate(signed, key)
+    ws.store_certificate(sku, signed, pdf, version, as_of, lot)
+    return signed, pdf

@@ -560,14 +560,12 @@ def certify_stored(
     every: bool = False,
 ) -> None:
     """Certify products from the workspace's stored profiles, reports and labs."""
-    from toysafe.certify import file_stem, read_party
-    from toysafe.core import seal
-    from toysafe.core.certificate import CertificateError, build_certificate
+    from toysafe.certify import NotCertifiable, file_stem, read_party
+    from toysafe.certify import certify_stored as certify_from_store
     from toysafe.core.party import Party
     from toysafe.input_errors import InputError
     from toysafe.keys import load_or_create
     from toysafe.keys import workspace as resolve
-    from toysafe.render.certificate_pdf import render_certificate
 
     ws = _open(workspace, org)
     when = parse_as_of(as_of)
@@ -594,26 +592,19 @@ def certify_stored(
     def one(sku: str) -> None:
         nonlocal refused
         try:
-            profile, assessment, verification, reports, registry, version = ws.evidence(sku, when)
-            number = ws.next_certificate_version(sku)
-            doc = build_certificate(
-                profile, assessment, verification, reports, registry, party, when, number, lot
-            )
-        except (InputError, CertificateError) as e:
+            signed, pdf = certify_from_store(ws, sku, party, key, when, lot)
+        except (InputError, NotCertifiable) as e:
             refused += 1
             lines = [f"{sku}: not certified: {e}"]
-            if isinstance(e, CertificateError):
+            if isinstance(e, NotCertifiable):
                 lines += [
                     f"  {c.id} {c.status}: {f}"
-                    for c in verification.requirements
+                    for c in e.verification.requirements
                     if c.status != "pass"
                     for f in c.findings[:2]
                 ]
             typer.echo("\n".join(lines), err=True)
             return
-        signed = seal.sign(doc, key.key)
-        pdf = render_certificate(signed, key)
-        ws.store_certificate(sku, signed, pdf, version, when, lot)
         folder.mkdir(parents=True, exist_ok=True)
         stem = file_stem(sku, signed["certificate"]["type"])
         (folder / f"{stem}.pdf").write_bytes(pdf)

@@ -1,0 +1,70 @@
+"""The FastAPI application: REST API, web pages, sessions, errors that name the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from toysafe import __version__
+from toysafe.input_errors import InputError
+from toysafe.keys import load_or_create
+from toysafe.store.accounts import Accounts
+from toysafe.store.db import Store
+from toysafe.web.security import RateLimit, session_secret
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(store: Store, workspace: Path, secure_cookies: bool = True) -> FastAPI:
+    app = FastAPI(
+        title="toysafe",
+        version=__version__,
+        description="U.S. toy-safety compliance: assess, verify, certify and track toys.",
+        openapi_url="/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.store = store
+    app.state.accounts = Accounts(store)
+    app.state.workspace = workspace
+    app.state.signing_key, _ = load_or_create(workspace)
+    app.state.login_limit = RateLimit(limit=5, window=300)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(workspace),
+        session_cookie="toysafe_session",
+        same_site="lax",
+        https_only=secure_cookies,
+        max_age=8 * 3600,
+    )
+
+    @app.exception_handler(InputError)
+    def _input_error(request: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]}, status_code=422
+        )
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    from toysafe.web import api, pages
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def http_error(status: int, detail: Any) -> HTTPException:
+    return HTTPException(status, detail)
