@@ -6,9 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck bench clean system-deps
 
-# WeasyPrint needs Pango, fonts and (for fast font subsetting) HarfBuzz-subset. Install them
+# WeasyPrint needs Pango, fonts and (for fast font subsetting) HarfBuzz-subset; the browser
+# tests drive Debian's Chromium (Playwright's own browser download does not work here). Install them
 # from Debian when they are missing and we may (root with apt-get); otherwise say what is missing.
-SYSTEM_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+SYSTEM_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium
 system-deps:
 	@missing=""; for p in $(SYSTEM_LIBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -26,6 +27,9 @@ $(STAMP): pyproject.toml
 # The main job on the embedded SQLite default: a demo workspace built from the examples
 # (idempotent: running it again changes nothing), then the catalog status.
 DEMO := demo-workspace
+DEMO_PASSWORD := toysafe-demo
+HOST ?= 127.0.0.1
+PORT ?= 8000
 TS := TOYSAFE_HOME=$(DEMO) TOYSAFE_DATABASE_URL= $(BIN)/toysafe
 run: $(STAMP) system-deps
 	$(TS) init --party examples/party.yaml
@@ -35,6 +39,14 @@ run: $(STAMP) system-deps
 	$(TS) listings import examples/listings/amazon-all-listings.txt
 	$(TS) certify --all
 	$(TS) status
+	$(TS) share MM-STK-07 --lab 1234
+	printf '%s\n' '$(DEMO_PASSWORD)' | $(TS) users add seller@demo.example --org default --role seller --password-stdin --exists-ok
+	printf '%s\n' '$(DEMO_PASSWORD)' | $(TS) users add lab@demo.example --org example-lab --role lab --lab-id 1234 --password-stdin --exists-ok
+	printf '%s\n' '$(DEMO_PASSWORD)' | $(TS) users add reviewer@demo.example --org marketplace --role reviewer --password-stdin --exists-ok
+	$(TS) enroll default --reviewer marketplace
+	@echo "toysafe web app: http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs)"
+	@echo "demo logins (password $(DEMO_PASSWORD)): seller@demo.example, lab@demo.example, reviewer@demo.example"
+	$(TS) serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check src tests bench

@@ -35,6 +35,9 @@ def users_add(
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
     token: Annotated[bool, typer.Option("--token", help="Print a new API token last.")] = False,
+    exists_ok: Annotated[
+        bool, typer.Option("--exists-ok", help="Succeed without change if the user exists.")
+    ] = False,
     workspace: Workspace = None,
 ) -> None:
     """Add a user; with --token, the last line of output is a new API token."""
@@ -43,6 +46,9 @@ def users_add(
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     accounts = Accounts(_store(workspace))
+    if exists_ok and accounts.exists(email):
+        typer.echo(f"{email} already exists")
+        return
     try:
         who = accounts.add_user(email, org, role, password, lab_id)
     except InputError as e:

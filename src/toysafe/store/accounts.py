@@ -100,6 +100,12 @@ class Accounts:
             )
             return _principal(s, user)
 
+    def exists(self, email: str) -> bool:
+        with self.store.reader() as s:
+            return (
+                s.scalar(select(m.User.id).where(m.User.email == email.strip().lower())) is not None
+            )
+
     def new_token(self, email: str, name: str = "cli") -> str:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.store.transaction() as s:

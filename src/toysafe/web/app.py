@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -64,7 +63,3 @@ def create_app(store: Store, workspace: Path, secure_cookies: bool = True) -> Fa
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
-
-
-def http_error(status: int, detail: Any) -> HTTPException:
-    return HTTPException(status, detail)

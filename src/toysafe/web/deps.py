@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from toysafe.store.accounts import Accounts, Principal
 from toysafe.store.db import Store
+from toysafe.web.security import csrf_ok
 
 
 def store(request: Request) -> Store:
@@ -23,13 +24,26 @@ def session(request: Request) -> Iterator[Session]:
         yield s
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 def principal_or_none(request: Request) -> Principal | None:
+    """The user of a bearer token, else of the session cookie (whose writes need the CSRF
+    token in ``X-CSRF-Token``, since a browser sends cookies on its own)."""
     accounts: Accounts = request.app.state.accounts
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return accounts.by_token(header[7:].strip())
     user_id = request.session.get("user_id") if "session" in request.scope else None
-    return accounts.by_id(int(user_id)) if user_id else None
+    if not user_id:
+        return None
+    if (
+        request.method not in SAFE_METHODS
+        and request.url.path.startswith("/api/")
+        and not (csrf_ok(request.session.get("csrf"), request.headers.get("x-csrf-token")))
+    ):
+        raise HTTPException(403, "missing or wrong X-CSRF-Token for a cookie-authenticated write")
+    return accounts.by_id(int(user_id))
 
 
 def principal(request: Request) -> Principal:
