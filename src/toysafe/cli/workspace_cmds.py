@@ -72,6 +72,23 @@ def _progress() -> Any:
     )
 
 
+def _read_each(files: list[Path], read: Any, label: str) -> tuple[list[Any], list[str]]:
+    """Read every file (with a progress bar); collect what was read and every error."""
+    from toysafe.input_errors import InputError
+
+    items: list[Any] = []
+    errors: list[str] = []
+    with _progress() as progress:
+        task = progress.add_task(label, total=len(files))
+        for f in files:
+            try:
+                items.append(read(f))
+            except InputError as e:
+                errors.append(str(e))
+            progress.advance(task)
+    return items, errors
+
+
 def _files(paths: list[Path], suffixes: tuple[str, ...]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
@@ -118,21 +135,12 @@ def product_add(
     as_of: AsOf = None,
 ) -> None:
     """Add profiles: unchanged ones are a no-op, changed ones become a new version."""
-    from toysafe.input_errors import InputError
     from toysafe.profile_io import read_profile
 
     ws = _open(workspace, org)
     when = parse_as_of(as_of)
     files = _files(profiles, (".yaml", ".yml", ".json"))
-    parsed, errors = [], []
-    with _progress() as progress:
-        task = progress.add_task("reading profiles", total=len(files))
-        for f in files:
-            try:
-                parsed.append(read_profile(f))
-            except InputError as e:
-                errors.append(str(e))
-            progress.advance(task)
+    parsed, errors = _read_each(files, read_profile, "reading profiles")
     if errors:
         fail("\n".join(errors) + "\nnothing was added")
     seen: dict[str, Path] = {}
@@ -206,15 +214,8 @@ def report_add(
     ws = _open(workspace, org)
     when = parse_as_of(as_of)
     files = _files(reports, (".json", ".csv"))
-    found, errors = [], []
-    with _progress() as progress:
-        task = progress.add_task("reading reports", total=len(files))
-        for f in files:
-            try:
-                found.extend(read_report_file(f))
-            except InputError as e:
-                errors.append(str(e))
-            progress.advance(task)
+    batches, errors = _read_each(files, read_report_file, "reading reports")
+    found = [r for batch in batches for r in batch]
     errors += report_problems(found, default_kb(), when)
     if errors:
         fail("\n".join(errors) + "\nnothing was added")

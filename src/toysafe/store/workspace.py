@@ -37,6 +37,10 @@ from toysafe.store import models as m
 from toysafe.store.db import Store
 
 DEFAULT_ORG = "default"
+# Join condition: a product with its latest profile version.
+LATEST = (m.ProductVersion.product_id == m.Product.id) & (
+    m.ProductVersion.version == m.Product.latest_version
+)
 
 
 def actor() -> str:
@@ -107,7 +111,7 @@ class Workspace:
             return existing is None
 
     def party(self) -> dict[str, Any] | None:
-        with self._tx() as s:
+        with self.store.reader() as s:
             return self.org(s).party
 
     # --- products ------------------------------------------------------------------------------
@@ -127,11 +131,7 @@ class Workspace:
                         m.ProductVersion.digest,
                         m.ProductVersion.profile,
                     )
-                    .join(
-                        m.ProductVersion,
-                        (m.ProductVersion.product_id == m.Product.id)
-                        & (m.ProductVersion.version == m.Product.latest_version),
-                    )
+                    .join(m.ProductVersion, LATEST)
                     .where(m.Product.org_id == org.id, m.Product.sku.in_(chunk))
                 )
                 known.update({sku: (pid, v, d, prof) for sku, pid, v, d, prof in rows})
@@ -209,7 +209,7 @@ class Workspace:
         }
 
     def profile(self, sku: str, version: int | None = None) -> tuple[Profile, int]:
-        with self._tx() as s:
+        with self.store.reader() as s:
             product = self._product(s, sku)
             v = version or product.latest_version
             row = s.scalar(
@@ -233,15 +233,11 @@ class Workspace:
         return product
 
     def products(self) -> list[dict[str, Any]]:
-        with self._tx() as s:
+        with self.store.reader() as s:
             org = self.org(s)
             rows = s.execute(
                 select(m.Product.sku, m.Product.latest_version, m.ProductVersion.profile)
-                .join(
-                    m.ProductVersion,
-                    (m.ProductVersion.product_id == m.Product.id)
-                    & (m.ProductVersion.version == m.Product.latest_version),
-                )
+                .join(m.ProductVersion, LATEST)
                 .where(m.Product.org_id == org.id)
                 .order_by(m.Product.sku)
             ).all()
@@ -249,7 +245,7 @@ class Workspace:
 
     def history(self, sku: str) -> dict[str, Any]:
         """Versions, listings, lots, evidence, certificates and events of one product."""
-        with self._tx() as s:
+        with self.store.reader() as s:
             product = self._product(s, sku)
             versions = s.scalars(
                 select(m.ProductVersion)
@@ -657,7 +653,7 @@ class Workspace:
         self, sku: str, as_of: date
     ) -> tuple[Profile, Assessment, Verification, list[LabReport], LabRegistry, int]:
         """Everything needed to verify or certify a product from stored data."""
-        with self._tx() as s:
+        with self.store.reader() as s:
             product = self._product(s, sku)
             vs = list(
                 s.scalars(
@@ -744,7 +740,7 @@ class Workspace:
             )
 
     def next_certificate_version(self, sku: str) -> int:
-        with self._tx() as s:
+        with self.store.reader() as s:
             product = self._product(s, sku)
             latest = s.scalar(
                 select(func.max(m.Certificate.version)).where(
@@ -754,7 +750,7 @@ class Workspace:
             return (latest or 0) + 1
 
     def certificate(self, cert_id: str) -> tuple[dict[str, Any], bytes]:
-        with self._tx() as s:
+        with self.store.reader() as s:
             row = s.get(m.Certificate, cert_id)
             if row is None:
                 raise InputError(f"no certificate '{cert_id}' in the workspace")
@@ -767,7 +763,7 @@ class Workspace:
         kb = default_kb()
         plans = {k: v.months for k, v in kb.parameters["16CFR1107.21"].values.items()}
         renewal = kb.months("marketplace-certification-period", "default").months
-        with self._tx() as s:
+        with self.store.reader() as s:
             org = self.org(s)
             latest = (
                 select(m.Certificate.product_id, func.max(m.Certificate.version).label("v"))
@@ -834,15 +830,11 @@ class Workspace:
 
     def all_profiles(self) -> list[tuple[str, Profile, list[dict[str, Any]]]]:
         """(sku, latest profile, certificates) of every product, for rule-change impact."""
-        with self._tx() as s:
+        with self.store.reader() as s:
             org = self.org(s)
             rows = s.execute(
                 select(m.Product.id, m.Product.sku, m.ProductVersion.profile)
-                .join(
-                    m.ProductVersion,
-                    (m.ProductVersion.product_id == m.Product.id)
-                    & (m.ProductVersion.version == m.Product.latest_version),
-                )
+                .join(m.ProductVersion, LATEST)
                 .where(m.Product.org_id == org.id)
                 .order_by(m.Product.sku)
             ).all()
