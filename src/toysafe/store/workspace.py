@@ -10,9 +10,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from toysafe.core.assessment import Assessment
@@ -80,7 +80,7 @@ class Workspace:
             yield s
             events = s.info.pop("events")
             if events:
-                s.execute(insert(m.Event), events)
+                s.execute(insert(_table(m.Event)), events)
 
     def event(self, s: Session, kind: str, subject: str, **detail: Any) -> None:
         if "org_id" not in s.info:
@@ -185,7 +185,7 @@ class Workspace:
                 outcomes.append(Outcome(p.sku, "new_version", detail))
                 touched.append(pid)
             if versions:
-                s.execute(insert(m.ProductVersion), versions)
+                s.execute(insert(_table(m.ProductVersion)), versions)
             self.refresh(s, touched, as_of)
         return outcomes
 
@@ -381,7 +381,7 @@ class Workspace:
                     )
                 ]
                 s.execute(
-                    insert(m.ReportProduct),
+                    insert(_table(m.ReportProduct)),
                     [
                         {"report_id": rid, "sku": p.sku, "model": p.model, "gtin": p.gtin}
                         for rid, (_, r) in zip(ids, new, strict=True)
@@ -389,7 +389,7 @@ class Workspace:
                     ],
                 )
                 s.execute(
-                    insert(m.Result),
+                    insert(_table(m.Result)),
                     [
                         {
                             "report_id": rid,
@@ -510,7 +510,7 @@ class Workspace:
                 for r in lab_rows:
                     scopes[r.scope] = min(scopes.get(r.scope, r.accepted_on), r.accepted_on)
                 s.execute(
-                    insert(m.LabScope),
+                    insert(_table(m.LabScope)),
                     [{"lab_id": cpsc_id, "scope": k, "accepted_on": v} for k, v in scopes.items()],
                 )
             self.event(s, "labs.import", "labs", labs=len(by_lab), rows=len(rows))
@@ -560,7 +560,7 @@ class Workspace:
                     found.title, found.status = r.get("title"), r.get("status")
                     updated += 1
             if fresh:
-                s.execute(insert(m.Listing), fresh)
+                s.execute(insert(_table(m.Listing)), fresh)
             self.event(s, "listings.import", "listings", added=added, updated=updated)
         return added, updated
 
@@ -640,7 +640,7 @@ class Workspace:
                 }
             )
         for chunk in _chunks(states, 1000):
-            s.execute(insert(m.ProductState), chunk)
+            s.execute(insert(_table(m.ProductState)), chunk)
         return len(states)
 
     def refresh_all(self, as_of: date) -> int:
@@ -710,7 +710,7 @@ class Workspace:
                     )
                 )
                 s.execute(
-                    insert(m.CertificateReport),
+                    insert(_table(m.CertificateReport)),
                     [{"certificate_id": c["id"], "report_id": rid} for rid in ids],
                 )
             if lot:
@@ -888,6 +888,11 @@ def evaluate(
 def report_digest(doc: dict[str, Any]) -> str:
     """The digest that tells a stored report from a changed one with the same number."""
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _table(model: type[m.Base]) -> Table:
+    """The model's table: Core inserts skip the ORM's per-row bookkeeping in bulk writes."""
+    return cast(Table, model.__table__)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
