@@ -66,6 +66,3 @@ def test_plan(profile: Profile, assessment: Assessment, kb: KnowledgeBase) -> li
                 )
             )
     return lines
-
-
-__test__ = {"test_plan": False}  # not a pytest test despite its name
