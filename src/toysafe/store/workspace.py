@@ -758,11 +758,15 @@ class Workspace:
 
     # --- status --------------------------------------------------------------------------------
 
-    def statuses(self, as_of: date) -> list[Status]:
-        """One status per SKU, from stored state only (no re-assessment: fast)."""
+    def statuses(self, as_of: date, skus: Sequence[str] | None = None) -> list[Status]:
+        """One status per SKU (or just ``skus``), from stored state only (no re-assessment)."""
         kb = default_kb()
         plans = {k: v.months for k, v in kb.parameters["16CFR1107.21"].values.items()}
         renewal = kb.months("marketplace-certification-period", "default").months
+
+        def only(column: Any) -> list[Any]:
+            return [] if skus is None else [column.in_(list(skus))]
+
         with self.store.reader() as s:
             org = self.org(s)
             latest = (
@@ -786,12 +790,14 @@ class Workspace:
                     (m.Certificate.product_id == m.Product.id)
                     & (m.Certificate.version == latest.c.v),
                 )
-                .where(m.Product.org_id == org.id)
+                .where(m.Product.org_id == org.id, *only(m.Product.sku))
                 .order_by(m.Product.sku)
             ).all()
             listings: dict[str, list[str]] = {}
             for sku, lid in s.execute(
-                select(m.Listing.sku, m.Listing.listing_id).where(m.Listing.org_id == org.id)
+                select(m.Listing.sku, m.Listing.listing_id).where(
+                    m.Listing.org_id == org.id, *only(m.Listing.sku)
+                )
             ):
                 listings.setdefault(sku, []).append(lid)
         out = []
@@ -827,6 +833,11 @@ class Workspace:
                 )
             )
         return out
+
+    def status(self, sku: str, as_of: date) -> Status | None:
+        """The catalog status of one product (None when it has no stored state)."""
+        found = [s for s in self.statuses(as_of, [sku]) if s.status != "no_profile"]
+        return found[0] if found else None
 
     def all_profiles(self) -> list[tuple[str, Profile, list[dict[str, Any]]]]:
         """(sku, latest profile, certificates) of every product, for rule-change impact."""

@@ -31,7 +31,7 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from toysafe.core.assessment import Assessment
-from toysafe.core.catalog import StateFacts, Status, status_of
+from toysafe.core.catalog import Status
 from toysafe.core.engine import assess
 from toysafe.core.profile import Profile
 from toysafe.core.vocabulary import FEATURES, FIBERS, MATERIALS
@@ -277,7 +277,9 @@ def _org_choices(db: Session, who: Principal) -> list[m.Organization]:
 
 @router.get("/", response_class=HTMLResponse)
 @page
-def dashboard(request: Request, db: Db, org: str | None = None) -> Response:
+def dashboard(
+    request: Request, db: Db, org: str | None = None, status: str | None = None
+) -> Response:
     who = _who(request)
     if who.role == "lab":
         return _inbox(request, db, who)
@@ -300,11 +302,14 @@ def dashboard(request: Request, db: Db, org: str | None = None) -> Response:
     summary: dict[str, int] = {}
     for r in rows:
         summary[r.status] = summary.get(r.status, 0) + 1
+    shown = [r for r in rows if r.status == status] if status in CATALOG_STATUS else rows
     return render(
         request,
         "dashboard.html",
         {
-            "rows": rows,
+            "rows": shown,
+            "total": len(rows),
+            "status": status if status in CATALOG_STATUS else None,
             "names": names,
             "summary": [(k, summary[k]) for k in CATALOG_STATUS if k in summary],
             "org": slug,
@@ -320,42 +325,9 @@ def _action_text(row: Status) -> str:
     return row.action.split(": toysafe ")[0]
 
 
-def _state_status(db: Session, product: m.Product, as_of: date) -> Status | None:
-    """The catalog status of one product, from its stored state (as the dashboard shows it)."""
-    st = db.get(m.ProductState, product.id)
-    if st is None:
-        return None
-    cert = db.scalars(
-        select(m.Certificate)
-        .where(m.Certificate.product_id == product.id)
-        .order_by(m.Certificate.version.desc())
-        .limit(1)
-    ).first()
-    listings = db.scalars(
-        select(m.Listing.listing_id).where(
-            m.Listing.org_id == product.org_id, m.Listing.sku == product.sku
-        )
-    )
-    kb = default_kb()
-    plans = {k: v.months for k, v in kb.parameters["16CFR1107.21"].values.items()}
-    facts = StateFacts(
-        sku=product.sku,
-        version=st.version,
-        certificate_type=st.certificate_type,
-        lab_requirements=tuple(st.lab_requirements),
-        certifiable=st.certifiable,
-        problems=tuple(st.problems),
-        evidence_valid_until=st.evidence_valid_until,
-        last_test=st.last_test,
-        testing_plan=st.testing_plan,
-        certificate_id=cert.id if cert else None,
-        certified_version=cert.product_version if cert else None,
-        certificate_valid_until=cert.valid_until if cert else None,
-        certificate_issued=cert.issued if cert else None,
-        listings=tuple(sorted(listings)),
-    )
-    renewal = kb.months("marketplace-certification-period", "default").months
-    return status_of(facts, as_of, plans[st.testing_plan or "periodic"], renewal)
+def _state_status(db: Session, product: m.Product, as_of: date, store: Any) -> Status | None:
+    """The catalog status of one product, as the dashboard shows it."""
+    return Workspace(store, _org_slug(db, product.org_id)).status(product.sku, as_of)
 
 
 def _inbox(request: Request, db: Session, who: Principal) -> Response:
@@ -378,7 +350,7 @@ def _inbox(request: Request, db: Session, who: Principal) -> Response:
             "name": profile.get("name"),
             "org": org_name,
             "url": _product_url(p.sku, slug, who),
-            "status": _state_status(db, p, today),
+            "status": _state_status(db, p, today, request.app.state.store),
         }
         for p, slug, org_name, profile in rows
     ]
@@ -387,8 +359,19 @@ def _inbox(request: Request, db: Session, who: Principal) -> Response:
 
 # --- the product wizard ---------------------------------------------------------------------------
 
-TEXT_FIELDS = ("name", "sku", "brand", "model", "gtin", "asins", "age_years", "age_months")
-TEXT_FIELDS += ("manufactured", "made_city", "made_country")
+TEXT_FIELDS = (
+    "name",
+    "sku",
+    "brand",
+    "model",
+    "gtin",
+    "asins",
+    "age_years",
+    "age_months",
+    "manufactured",
+    "made_city",
+    "made_country",
+)
 FIELD_LABELS = {
     "name": "Product name",
     "sku": "SKU",
@@ -457,10 +440,18 @@ class Wizard:
     focus: int | None = None
 
     def error_list(self) -> list[tuple[str, str, str]]:
-        out = []
-        for key, msg in self.errors.items():
-            out.append((key, _field_label(key), msg))
-        return out
+        """The errors in the order of the form's fields."""
+        return [
+            (key, _field_label(key), self.errors[key]) for key in sorted(self.errors, key=_order)
+        ]
+
+
+def _order(key: str) -> tuple[int, int, str]:
+    if key in TEXT_FIELDS:
+        return (0, TEXT_FIELDS.index(key), "")
+    if match := re.match(r"c-(\d+)-(\w+)$", key):
+        return (2, int(match[1]), match[2])
+    return (1, 0, key)
 
 
 def _field_label(key: str) -> str:
@@ -485,7 +476,9 @@ def wizard_from_form(form: FormData) -> Wizard:
             }
     rows = sorted({int(k.split("-")[1]) for k in form if re.match(r"c-\d+-\w+$", k)})
     for i in rows:
-        comp: dict[str, Any] = {f: str(form.get(f"c-{i}-{f}") or "").strip() for f in COMPONENT_FIELDS}
+        comp: dict[str, Any] = {
+            f: str(form.get(f"c-{i}-{f}") or "").strip() for f in COMPONENT_FIELDS
+        }
         comp.update({f: form.get(f"c-{i}-{f}") is not None for f in COMPONENT_FLAGS})
         w.components.append(comp)
     return w
@@ -663,7 +656,7 @@ def _wizard_page(request: Request, w: Wizard, status: int = 200, editing: bool =
 
 @router.get("/products/new", response_class=HTMLResponse)
 @page
-def wizard(request: Request, db: Db, edit: str | None = None) -> Response:
+def wizard(request: Request, db: Db, edit: str | None = None, sku: str | None = None) -> Response:
     who = _who(request)
     require(who, "seller", "admin")
     if edit:
@@ -675,7 +668,8 @@ def wizard(request: Request, db: Db, edit: str | None = None) -> Response:
             )
         )
         return _wizard_page(request, wizard_from_profile(profile or {}), editing=True)
-    w = Wizard(values={k: "" for k in TEXT_FIELDS}, components=[_blank_component()])
+    w = Wizard(values=dict.fromkeys(TEXT_FIELDS, ""), components=[_blank_component()])
+    w.values["sku"] = (sku or "").strip()[:100]
     return _wizard_page(request, w)
 
 
@@ -715,7 +709,10 @@ def wizard_post(request: Request, form: Form_) -> Response:
         index = action.removeprefix("remove:")
         if index.isdigit() and int(index) < len(w.components):
             del w.components[int(index)]
-        return _wizard_page(request, w, editing=editing)
+        response = _wizard_page(request, w, editing=editing)
+        if request.headers.get("hx-request"):  # the live assessment follows the change
+            response.headers["HX-Trigger-After-Settle"] = "components-changed"
+        return response
     if action != "save":
         return _wizard_page(request, w, editing=editing)
     profile = validate(w)
@@ -724,7 +721,9 @@ def wizard_post(request: Request, form: Form_) -> Response:
     ws = Workspace(request.app.state.store, who.org_slug, who.email)
     (outcome,) = ws.add_profiles([profile], _today())
     text = {"added": "added", "new_version": "saved as a new version", "unchanged": "unchanged"}
-    _flash(request, f"{profile.sku}: {text.get(outcome.outcome, outcome.outcome)} ({outcome.detail})")
+    _flash(
+        request, f"{profile.sku}: {text.get(outcome.outcome, outcome.outcome)} ({outcome.detail})"
+    )
     return RedirectResponse(f"/products/{quote(profile.sku, safe='')}", status_code=303)
 
 
@@ -750,11 +749,15 @@ def _product_page(
         .where(m.ProductShare.product_id == product.id)
         .order_by(m.ProductShare.lab_cpsc_id)
     ).all()
-    labs = db.execute(select(m.Lab.cpsc_id, m.Lab.name, m.Lab.status).order_by(m.Lab.name)).all()
+    labs = sorted(
+        db.execute(select(m.Lab.cpsc_id, m.Lab.name, m.Lab.status)).all(),
+        key=lambda lab: (lab.status != "accepted", lab.name),
+    )
     org = db.get(m.Organization, product.org_id)
     owner = who.role == "admin" or (who.role == "seller" and product.org_id == who.org_id)
     relied = {
-        r.report_no: r for r in db.scalars(select(m.Report).where(m.Report.org_id == product.org_id))
+        r.report_no: r
+        for r in db.scalars(select(m.Report).where(m.Report.org_id == product.org_id))
     }
     return render(
         request,
@@ -770,7 +773,7 @@ def _product_page(
             "reports": reports,
             "stored_reports": relied,
             "h": history,
-            "status": _state_status(db, product, today),
+            "status": _state_status(db, product, today, request.app.state.store),
             "shares": shares,
             "labs": labs,
             "owner": owner,
@@ -841,6 +844,7 @@ def share(
     request: Request,
     sku: str,
     db: Db,
+    org: str | None = None,
     csrf: Annotated[str, Form()] = "",
     lab_id: Annotated[str, Form()] = "",
     revoke: Annotated[str, Form()] = "",
@@ -848,7 +852,7 @@ def share(
     who = _who(request)
     _check_csrf(request, csrf)
     require(who, "seller", "admin")
-    product = find_product(db, who, sku, None)
+    product = find_product(db, who, sku, org)
     lab_id = lab_id.strip()
     if not (lab_id.isdigit() and len(lab_id) == 4):
         return _product_page(
