@@ -65,14 +65,13 @@ OPERATIONS = [
 ]
 
 # 5xx found by this file, each with the request that shows it (reported to the owner of api.py).
+# Not strict: whether 25 examples reach as_of=9999-12-31 on a non-empty catalog is up to chance
+# (tests/test_api.py asserts the same bug deterministically, on both databases).
 _STATUS_OVERFLOW = (
     "BUG: GET /api/v1/status?as_of=9999-12-31 (on a catalog with products) -> 500: OverflowError "
     "'date value out of range' in core/catalog.py status_of (as_of + timedelta(days=EXPIRING_DAYS))"
 )
-KNOWN_5XX = {
-    ("GET", "/api/v1/status", "seller"): _STATUS_OVERFLOW,
-    ("GET", "/api/v1/status", "admin"): _STATUS_OVERFLOW,  # with ?org=default
-}
+KNOWN_5XX: dict[tuple[str, str, str], str] = {}  # none known
 
 EDGE_DATES = ["0001-01-01", "1999-12-31", "2000-02-29", AS_OF, "2038-01-19", "9999-12-31"]
 JSON = st.recursive(

@@ -368,3 +368,18 @@ def test_raising_a_measured_value_never_turns_fail_into_pass(
 
     if outcome(low) == "fail":
         assert outcome(high) == "fail"
+
+
+def test_a_report_issued_after_the_verification_date_is_not_evidence() -> None:
+    v = run(report(), as_of=date(2026, 6, 12))
+    assert v.certifiable
+    early = verify(
+        Profile.model_validate(PROFILE),
+        assess(Profile.model_validate(PROFILE), KB, date(2026, 6, 11)),
+        [LabReport.model_validate(report())],
+        KB,
+        date(2026, 6, 11),
+        REGISTRY,
+    )
+    assert not early.certifiable
+    assert "after 2026-06-11: it is not evidence on that date" in findings(early)

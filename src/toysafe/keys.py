@@ -61,10 +61,14 @@ def load_or_create(
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
-        created = True
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process (a second server worker) created it first: use theirs
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+            created = True
     try:
         loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError) as e:
@@ -72,7 +76,9 @@ def load_or_create(
     if not isinstance(loaded, Ed25519PrivateKey):
         raise InputError(f"{path}: the signing key must be an Ed25519 key")
     if not cert.exists():
-        cert.write_bytes(_self_signed(loaded, subject).public_bytes(serialization.Encoding.PEM))
+        tmp = cert.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(_self_signed(loaded, subject).public_bytes(serialization.Encoding.PEM))
+        os.replace(tmp, cert)
     return SigningKey(loaded, path, cert), created
 
 

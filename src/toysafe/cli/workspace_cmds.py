@@ -30,9 +30,11 @@ def _open(workspace: Path | None, org: str = "default") -> Any:
     from toysafe.store.workspace import Workspace as Ws
 
     try:
-        return Ws(open_store(workspace), org)
+        ws = Ws(open_store(workspace), org)
+        ws.party()  # the organization must exist: a clear error, not a traceback
     except InputError as e:
         fail(str(e))
+    return ws
 
 
 def _console() -> Any:

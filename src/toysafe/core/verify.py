@@ -303,6 +303,11 @@ def _validity(
                 f"{report.tested.from_.isoformat()}): {why}; retest at a lab "
                 f"CPSC accepted for {req.id}"
             )
+    if report.issued > as_of:
+        return "future", (
+            f"report {report.report_no} was issued {report.issued.isoformat()}, "
+            f"after {as_of.isoformat()}: it is not evidence on that date"
+        )
     until = add_months(report.issued, max_age)
     if as_of > until:
         return "expired", (

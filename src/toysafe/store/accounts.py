@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -50,9 +51,13 @@ def _principal(s: Session, user: m.User) -> Principal:
     return Principal(user.id, user.email, user.role, org.id, org.slug, user.lab_cpsc_id)
 
 
+TOKEN_TTL = 10.0  # seconds a resolved token is trusted without asking the database again
+
+
 class Accounts:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._tokens: dict[str, tuple[float, Principal]] = {}
 
     def add_user(
         self,
@@ -116,18 +121,29 @@ class Accounts:
         return token
 
     def by_token(self, token: str) -> Principal | None:
-        with self.store.transaction() as s:
+        """The user of an API token (cached for a few seconds: tokens are checked per request)."""
+        key = token_hash(token)
+        cached = self._tokens.get(key)
+        if cached is not None and time.monotonic() - cached[0] < TOKEN_TTL:
+            return cached[1]
+        found = self._by_token_hash(key)
+        if found is not None:
+            self._tokens[key] = (time.monotonic(), found)
+        return found
+
+    def _by_token_hash(self, key: str) -> Principal | None:
+        with self.store.reader() as s:
             row = s.execute(
                 select(m.User)
                 .join(m.ApiToken, m.ApiToken.user_id == m.User.id)
-                .where(m.ApiToken.token_hash == token_hash(token))
+                .where(m.ApiToken.token_hash == key)
             ).scalar()
             if row is None or row.disabled:
                 return None
             return _principal(s, row)
 
     def by_id(self, user_id: int) -> Principal | None:
-        with self.store.transaction() as s:
+        with self.store.reader() as s:
             user = s.get(m.User, user_id)
             if user is None or user.disabled:
                 return None
@@ -136,7 +152,7 @@ class Accounts:
     def authenticate(self, email: str, password: str) -> Principal | None:
         """The user whose password this is; a dummy hash keeps timing the same otherwise."""
         hasher = _hasher()
-        with self.store.transaction() as s:
+        with self.store.reader() as s:
             user = s.scalar(select(m.User).where(m.User.email == email.strip().lower()))
             stored = user.password_hash if user is not None else None
             if stored is None:
@@ -146,7 +162,9 @@ class Accounts:
                 return None
             return _principal(s, user)
 
-    def share(self, org: str, sku: str, lab_cpsc_id: str, on: bool = True) -> None:
+    def share(
+        self, org: str, sku: str, lab_cpsc_id: str, on: bool = True, actor: str = "toysafe"
+    ) -> None:
         with self.store.transaction() as s:
             product = s.execute(
                 select(m.Product)

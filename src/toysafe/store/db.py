@@ -29,10 +29,18 @@ def database_url(ws: Path | None = None) -> str:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60})
+        # Reuse connections (their PRAGMAs are set once), but never make a request wait for
+        # one: the pool grows as needed (max_overflow=-1) and shrinks back to pool_size.
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 60, "check_same_thread": False},
+            pool_size=16,
+            max_overflow=-1,
+        )
         _sqlite_pragmas(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A web request may hold two sessions at once; size the pool past the server's threadpool.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=70)
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -257,10 +257,16 @@ class Workspace:
                 .where(m.Certificate.product_id == product.id)
                 .order_by(m.Certificate.version)
             )
-            listings = s.scalars(select(m.Listing).where(m.Listing.sku == sku))
+            listings = s.scalars(
+                select(m.Listing).where(m.Listing.sku == sku, m.Listing.org_id == product.org_id)
+            )
             lots = s.scalars(select(m.Lot).where(m.Lot.product_id == product.id))
             reports = self._reports_for(s, [product])[product.id]
-            events = s.scalars(select(m.Event).where(m.Event.subject == sku).order_by(m.Event.id))
+            events = s.scalars(
+                select(m.Event)
+                .where(m.Event.subject == sku, m.Event.org_id == product.org_id)
+                .order_by(m.Event.id)
+            )
             state = s.get(m.ProductState, product.id)
             return {
                 "sku": sku,
@@ -514,7 +520,9 @@ class Workspace:
                     [{"lab_id": cpsc_id, "scope": k, "accepted_on": v} for k, v in scopes.items()],
                 )
             self.event(s, "labs.import", "labs", labs=len(by_lab), rows=len(rows))
-            self.refresh(s, None, as_of)
+            # The registry is shared: every organization's evidence may have changed standing.
+            for slug in sorted(s.scalars(select(m.Organization.slug))):
+                Workspace(self.store, slug, self.who).refresh(s, None, as_of)
             return len(by_lab), len(rows)
 
     def registry(self, s: Session) -> LabRegistry:

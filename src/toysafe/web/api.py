@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
+import time
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from toysafe.core.engine import assess
 from toysafe.core.labreport import LabReport
@@ -43,12 +46,28 @@ def _validation(e: ValidationError, root: str = "body") -> HTTPException:
     )  # noqa: E501
 
 
-def _today(value: date | None) -> date:
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def _today(value: date | None, name: str = "as_of") -> date:
+    """The date asked for (default today), within the range toysafe reasons about."""
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["query", name],
+                    "msg": f"between {EARLIEST} and {LATEST}",
+                    "type": "value_error",
+                }
+            ],
+        )
     return value or date.today()
 
 
-def _ws(request: Request, org: str) -> Workspace:
-    return Workspace(request.app.state.store, org)
+def _ws(request: Request, org: str, who: Any = None) -> Workspace:
+    """The workspace of an organization, recording the signed-in user as the actor."""
+    return Workspace(request.app.state.store, org, who.email if who is not None else None)
 
 
 def _profile(data: dict[str, Any]) -> Profile:
@@ -111,7 +130,7 @@ def add_product(
     """Add a product profile to your catalog; a changed profile becomes a new version."""
     require(who, "seller", "admin")
     p = _profile(profile)
-    (outcome,) = _ws(request, who.org_slug).add_profiles([p], _today(as_of))
+    (outcome,) = _ws(request, who.org_slug, who).add_profiles([p], _today(as_of))
     if outcome.outcome == "unchanged":
         response.status_code = 200
     return {"sku": p.sku, "org": who.org_slug, "outcome": outcome.outcome, "detail": outcome.detail}
@@ -184,7 +203,7 @@ def product_verification(
 ) -> dict[str, Any]:
     """Verify the product against the stored lab reports (toysafe/verification@1)."""
     product = find_product(db, who, sku, org)
-    ws = _ws(request, _org_slug(db, product.org_id))
+    ws = _ws(request, _org_slug(db, product.org_id), who)
     _, _, verification, *_ = ws.evidence(sku, _today(as_of))
     return verification.to_dict()
 
@@ -194,32 +213,58 @@ def product_history(
     request: Request, sku: str, who: Who, db: Db, org: str | None = OrgQ
 ) -> dict[str, Any]:
     product = find_product(db, who, sku, org)
-    return _ws(request, _org_slug(db, product.org_id)).history(sku)
+    return _ws(request, _org_slug(db, product.org_id), who).history(sku)
 
 
-@router.put("/products/{sku}/shares/{lab_id}", tags=["products"], status_code=204)
-def share_product(request: Request, sku: str, lab_id: str, who: Who, db: Db) -> None:
-    """Share a product with a lab, which may then upload reports for it."""
-    require(who, "seller", "admin")
+def _lab_id(lab_id: str) -> None:
     if not (lab_id.isdigit() and len(lab_id) == 4):
         raise HTTPException(
             422,
             [{"loc": ["path", "lab_id"], "msg": "a 4-digit CPSC lab id", "type": "value_error"}],
         )
-    product = find_product(db, who, sku, None)
-    request.app.state.accounts.share(_org_slug(db, product.org_id), sku, lab_id, True)
+
+
+@router.put("/products/{sku}/shares/{lab_id}", tags=["products"], status_code=204)
+def share_product(
+    request: Request, sku: str, lab_id: str, who: Who, db: Db, org: str | None = OrgQ
+) -> None:
+    """Share a product with a lab in the registry, which may then upload reports for it."""
+    require(who, "seller", "admin")
+    _lab_id(lab_id)
+    if db.get(m.Lab, lab_id) is None:
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["path", "lab_id"],
+                    "msg": f"lab {lab_id} is not in the lab registry",
+                    "type": "value_error",
+                }
+            ],
+        )
+    product = find_product(db, who, sku, org)
+    request.app.state.accounts.share(_org_slug(db, product.org_id), sku, lab_id, True, who.email)
 
 
 @router.delete("/products/{sku}/shares/{lab_id}", tags=["products"], status_code=204)
-def unshare_product(request: Request, sku: str, lab_id: str, who: Who, db: Db) -> None:
+def unshare_product(
+    request: Request, sku: str, lab_id: str, who: Who, db: Db, org: str | None = OrgQ
+) -> None:
     require(who, "seller", "admin")
-    product = find_product(db, who, sku, None)
-    request.app.state.accounts.share(_org_slug(db, product.org_id), sku, lab_id, False)
+    _lab_id(lab_id)
+    product = find_product(db, who, sku, org)
+    request.app.state.accounts.share(_org_slug(db, product.org_id), sku, lab_id, False, who.email)
 
 
 @router.post("/reports", tags=["reports"], status_code=201)
 def upload_report(
-    request: Request, who: Who, db: Db, report: dict[str, Any] = JSONBody, as_of: date | None = AsOf
+    request: Request,
+    response: Response,
+    who: Who,
+    db: Db,
+    report: dict[str, Any] = JSONBody,
+    as_of: date | None = AsOf,
+    org: str | None = OrgQ,
 ) -> dict[str, Any]:
     """Upload a lab report (toysafe/lab-report@1) for products you own or that were shared with
     your lab; returns the verification of each product it names."""
@@ -228,17 +273,43 @@ def upload_report(
         parsed = LabReport.model_validate(report)
     except ValidationError as e:
         raise _validation(e) from None
-    return store_report(request, who, db, parsed, "api", _today(as_of))
+    stored = store_report(request, who, db, parsed, "api", _today(as_of), org)
+    if stored["outcome"] == "unchanged":
+        response.status_code = 200
+    return stored
+
+
+_FIELD = re.compile(r"^[^:]+: (results\[(\d+)\]\.(\w+)|[\w.]+): (.*)$")
+
+
+def _problem_loc(problem: str) -> tuple[list[Any], str]:
+    """'report: results[0].unit: unknown unit' -> (['body', 'results', 0, 'unit'], message)."""
+    found = _FIELD.match(problem)
+    if not found:
+        return ["body"], problem
+    if found[2] is not None:
+        return ["body", "results", int(found[2]), found[3]], found[4]
+    return ["body", *found[1].split(".")], found[4]
 
 
 def store_report(
-    request: Request, who: Any, db: Any, parsed: LabReport, source: str, when: date
+    request: Request,
+    who: Any,
+    db: Any,
+    parsed: LabReport,
+    source: str,
+    when: date,
+    org: str | None = None,
 ) -> dict[str, Any]:
     """Checks, permissions, storage and verification of one uploaded report."""
     problems = report_problems([("report", parsed)], default_kb(), when)
     if problems:
         raise HTTPException(
-            422, [{"loc": ["body"], "msg": p, "type": "value_error"} for p in problems]
+            422,
+            [
+                {"loc": loc, "msg": msg, "type": "value_error"}
+                for loc, msg in map(_problem_loc, problems)
+            ],
         )
     if who.role == "lab" and parsed.lab.cpsc_id != who.lab_cpsc_id:
         raise HTTPException(403, f"lab.cpsc_id: your lab is {who.lab_cpsc_id}")
@@ -249,6 +320,8 @@ def store_report(
         conditions += [m.Product.model == ref.model] if ref.model else []
         conditions += [m.Product.gtin == ref.gtin] if ref.gtin else []
         candidates += list(db.scalars(query.where(or_(*conditions))))
+    if org:
+        candidates = [p for p in candidates if _org_slug(db, p.org_id) == org]
     visible = [p for p in candidates if can_view(db, who, p)]
     if not visible:
         if candidates and who.role == "lab":
@@ -259,9 +332,11 @@ def store_report(
         raise HTTPException(403, f"you may not upload reports for {', '.join(denied)}")
     orgs = {p.org_id for p in visible}
     if len(orgs) > 1:
-        raise unprocessable("products", "the report names products of several organizations")
+        raise unprocessable(
+            "products", "the report names products of several organizations: choose one with ?org="
+        )
     slug = _org_slug(db, orgs.pop())
-    ws = _ws(request, slug)
+    ws = _ws(request, slug, who)
     try:
         (outcome,) = ws.add_reports([(source, parsed)], when)
     except InputError as e:
@@ -343,7 +418,7 @@ def add_listings(
                 "status": str(r["status"])[:40] if r.get("status") else None,
             }
         )
-    added, updated = _ws(request, who.org_slug).import_listings(clean)
+    added, updated = _ws(request, who.org_slug, who).import_listings(clean)
     return {"added": added, "updated": updated}
 
 
@@ -384,7 +459,7 @@ def import_labs(
         LabRow.model_validate({k: v for k, v in r.items() if v})
         for r in csv.DictReader(io.StringIO(body))
     ]
-    labs, scopes = _ws(request, who.org_slug).import_labs(rows, _today(as_of))
+    labs, scopes = _ws(request, who.org_slug, who).import_labs(rows, _today(as_of))
     return {"labs": labs, "scopes": scopes}
 
 
@@ -396,22 +471,23 @@ def issue_certificate(
     db: Db,
     lot: str | None = Query(None, max_length=60),
     as_of: date | None = AsOf,
+    org: str | None = OrgQ,
 ) -> dict[str, Any]:
     """Issue the next certificate version from the stored evidence (sellers)."""
     require(who, "seller", "admin")
     from toysafe.certify import NotCertifiable, certify_stored
     from toysafe.core.party import Party
 
-    product = find_product(db, who, sku, None)
+    product = find_product(db, who, sku, org)
     slug = _org_slug(db, product.org_id)
-    org = db.get(m.Organization, product.org_id)
-    if org is None or org.party is None:
+    owner = db.get(m.Organization, product.org_id)
+    if owner is None or owner.party is None:
         raise HTTPException(409, "the organization has no party file (certifier, custodian)")
     try:
         doc, _ = certify_stored(
-            _ws(request, slug),
+            _ws(request, slug, who),
             sku,
-            Party.model_validate(org.party),
+            Party.model_validate(owner.party),
             request.app.state.signing_key,
             _today(as_of),
             lot,
@@ -450,11 +526,20 @@ def get_certificate_pdf(cert_id: str, who: Who, db: Db) -> Response:
     )
 
 
-@router.get("/status", tags=["status"])
+STATUS_TTL = 30.0  # seconds; the cache is also invalidated by every write (a new event)
+
+
+@router.get(
+    "/status",
+    tags=["status"],
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
 def catalog_status(
     request: Request, who: Who, db: Db, org: str | None = OrgQ, as_of: date | None = AsOf
-) -> dict[str, Any]:
-    """Per SKU of one organization: status, action, valid until, next due."""
+) -> Response:
+    """Per SKU of one organization: status, action, valid until, next due
+    (``toysafe/status@1``)."""
     require(who, "seller", "reviewer", "admin")
     slug = org or who.org_slug
     org_id = db.scalar(select(m.Organization.id).where(m.Organization.slug == slug))
@@ -462,17 +547,27 @@ def catalog_status(
     if org_id is None or (allowed is not None and org_id not in allowed):
         raise HTTPException(404, f"no organization '{slug}'")
     when = _today(as_of)
-    rows = _ws(request, slug).statuses(when)
+    # Every write leaves an event, so the newest event id says whether the answer changed.
+    stamp = db.scalar(select(func.max(m.Event.id)))
+    cache: dict[tuple[str, date], tuple[Any, float, bytes]] = request.app.state.status_cache
+    hit = cache.get((slug, when))
+    if hit is not None and hit[0] == stamp and time.monotonic() - hit[1] < STATUS_TTL:
+        return Response(hit[2], media_type="application/json")
+    rows = _ws(request, slug, who).statuses(when)
     summary: dict[str, int] = {}
     for r in rows:
         summary[r.status] = summary.get(r.status, 0) + 1
-    return {
-        "format": "toysafe/status@1",
-        "org": slug,
-        "as_of": when,
-        "summary": summary,
-        "products": [r.to_dict() for r in rows],
-    }
+    body = json.dumps(
+        {
+            "format": "toysafe/status@1",
+            "org": slug,
+            "as_of": when.isoformat(),
+            "summary": summary,
+            "products": [r.to_dict() for r in rows],
+        }
+    ).encode()
+    cache[(slug, when)] = (stamp, time.monotonic(), body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/impact", tags=["status"])
@@ -492,13 +587,15 @@ def rule_impact(
     allowed = visible_org_ids(db, who)
     if org_id is None or (allowed is not None and org_id not in allowed):
         raise HTTPException(404, f"no organization '{slug}'")
+    start, end = _today(start, "from"), _today(end, "to")
     if start > end:
         raise HTTPException(
             422, [{"loc": ["query", "from"], "msg": "after 'to'", "type": "value_error"}]
         )
     kb = default_kb()
     items = [
-        impact(sku, p, certs, kb, start, end) for sku, p, certs in _ws(request, slug).all_profiles()
+        impact(sku, p, certs, kb, start, end)
+        for sku, p, certs in _ws(request, slug, who).all_profiles()
     ]
     return {
         "format": "toysafe/impact@1",

@@ -15,6 +15,7 @@ from toysafe.input_errors import InputError
 from toysafe.keys import load_or_create
 from toysafe.store.accounts import Accounts
 from toysafe.store.db import Store
+from toysafe.web.nul import RejectNul
 from toysafe.web.security import RateLimit, session_secret
 
 STATIC = Path(__file__).parent / "static"
@@ -34,6 +35,8 @@ def create_app(store: Store, workspace: Path, secure_cookies: bool = True) -> Fa
     app.state.workspace = workspace
     app.state.signing_key, _ = load_or_create(workspace)
     app.state.login_limit = RateLimit(limit=5, window=300)
+    app.state.status_cache = {}
+    app.add_middleware(RejectNul)
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret(workspace),
