@@ -37,7 +37,6 @@ run: $(STAMP) system-deps
 	$(TS) product add examples/products
 	$(TS) report add examples/reports/stacker-chemistry-pass.json examples/reports/stacker-mechanical-pass.csv
 	$(TS) listings import examples/listings/amazon-all-listings.txt
-	$(TS) certify --all
 	$(TS) status
 	$(TS) share MM-STK-07 --lab 1234
 	printf '%s\n' '$(DEMO_PASSWORD)' | $(TS) users add seller@demo.example --org default --role seller --password-stdin --exists-ok
