@@ -32,3 +32,19 @@ def describe_validation_error(e: ValidationError, prefix: str = "", locs: Any = 
         where = locs(err["loc"]) if locs else prefix
         lines.append(f"{where}{loc or '(document)'}: {msg}")
     return "\n".join(lines)
+
+
+def malformed_csv_is_input_error(fn: Any) -> Any:
+    """Turn the csv module's own errors (a stray quote or newline) into an InputError naming
+    the source, the second argument of the decorated reader."""
+    import csv
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(text: Any, source: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(text, source, *args, **kwargs)
+        except csv.Error as e:
+            raise InputError(f"{source}: malformed CSV: {e}") from None
+
+    return wrapper

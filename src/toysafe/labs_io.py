@@ -9,7 +9,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from toysafe.core.labs import LabRegistry, LabRow
-from toysafe.input_errors import InputError, describe_validation_error
+from toysafe.input_errors import (
+    InputError,
+    describe_validation_error,
+    malformed_csv_is_input_error,
+)
 
 COLUMNS = ("cpsc_id", "name", "country", "type", "status", "scope", "accepted_on")
 OPTIONAL = ("address", "phone", "status_since")
@@ -23,6 +27,7 @@ def read_labs(path: Path) -> LabRegistry:
     return labs_from_csv(text, str(path))
 
 
+@malformed_csv_is_input_error
 def labs_from_csv(text: str, source: str) -> LabRegistry:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in reader.fieldnames or []]

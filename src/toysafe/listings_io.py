@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from toysafe.input_errors import InputError
+from toysafe.input_errors import InputError, malformed_csv_is_input_error
 
 SKU_COLUMNS = ("seller-sku", "item_sku", "sku")
 ASIN_COLUMNS = ("asin1", "asin", "merchant_suggested_asin")
@@ -85,6 +85,7 @@ def _find_header(buf: io.StringIO) -> tuple[int, str, list[str]] | None:
     return None
 
 
+@malformed_csv_is_input_error
 def read_listings(text: str, source: str, marketplace: str = "amazon.com") -> list[dict[str, Any]]:
     """Rows {"marketplace", "listing_id", "sku", "title", "status"}; all or nothing."""
     buf = io.StringIO(text.removeprefix("\ufeff"), newline="")

@@ -17,7 +17,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from toysafe.core.labreport import LabReport
-from toysafe.input_errors import InputError, describe_validation_error
+from toysafe.input_errors import (
+    InputError,
+    describe_validation_error,
+    malformed_csv_is_input_error,
+)
 from toysafe.profile_io import parse_document
 
 REPORT_COLUMNS = (
@@ -94,6 +98,7 @@ def _products(text: str, where: str) -> list[dict[str, str]]:
     return products
 
 
+@malformed_csv_is_input_error
 def reports_from_csv(text: str, source: str) -> list[tuple[str, LabReport]]:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in reader.fieldnames or []]

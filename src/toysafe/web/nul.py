@@ -26,6 +26,11 @@ class RejectNul:
         ):
             await _reject(send, ["path" if "\x00" in scope.get("path", "") else "query"])
             return
+        headers = dict(scope.get("headers") or [])
+        if headers.get(b"content-type", b"").startswith(b"multipart/"):
+            # Uploaded files are decoded and checked by the page that reads them.
+            await self.app(scope, receive, send)
+            return
         chunks: list[bytes] = []
         more = True
         while more:
