@@ -6,18 +6,25 @@ small base profile) and what the assessment must say about that requirement.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import settings as hypothesis_settings
 
 from tests.store_fixtures import db, store, ws_env  # noqa: F401 - fixtures for every test module
 from toysafe.core.assessment import Assessment
 from toysafe.core.engine import assess
 from toysafe.kbload import default_kb
 from toysafe.profile_io import profile_from_data
+
+# In CI the property tests replay the same examples every run (reproducible); locally they explore.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 CASES_DIR = Path(__file__).parent / "cases"
 DEFAULT_AS_OF = date(2026, 11, 21)
