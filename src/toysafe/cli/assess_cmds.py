@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from toysafe.cli.common import app, fail, parse_as_of
+from toysafe.cli.common import app, fail, or_fail, parse_as_of
 
 
 class AssessFormat(StrEnum):
@@ -33,13 +33,10 @@ def assess(
     """Decide every U.S. requirement that applies to a product, with citations and reasons."""
     from toysafe.core.engine import assess as run_assess
     from toysafe.kbload import default_kb
-    from toysafe.profile_io import InputError, read_profile
+    from toysafe.profile_io import read_profile
 
     when = parse_as_of(as_of)
-    try:
-        prof = read_profile(profile)
-    except InputError as e:
-        fail(str(e))
+    prof = or_fail(read_profile, profile)
     result = run_assess(prof, default_kb(), when)
     if explain is not None:
         from toysafe.cli.render import explain_requirement

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import date
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import typer
 
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 
 EXIT_OK, EXIT_NOT_OK, EXIT_BAD_INPUT = 0, 1, 2
+T = TypeVar("T")
 
 
 @app.callback()
@@ -27,6 +29,16 @@ def _root() -> None:
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     sys.stderr.write(f"error: {message}\n")
     raise typer.Exit(code)
+
+
+def or_fail(read: Callable[..., T], *args: Any) -> T:
+    """``read(*args)``, or exit 2 with its InputError message."""
+    from toysafe.input_errors import InputError
+
+    try:
+        return read(*args)
+    except InputError as e:
+        fail(str(e))
 
 
 def parse_as_of(value: str | None) -> date:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from toysafe.cli.common import EXIT_NOT_OK, EXIT_OK, app, fail, parse_as_of
+from toysafe.cli.common import EXIT_NOT_OK, EXIT_OK, app, fail, or_fail, parse_as_of
 
 
 class VerifyFormat(StrEnum):
@@ -86,13 +86,10 @@ def plan(
     from toysafe.core.engine import assess as run_assess
     from toysafe.core.plan import COLUMNS, test_plan
     from toysafe.kbload import default_kb
-    from toysafe.profile_io import InputError, read_profile
+    from toysafe.profile_io import read_profile
 
     when = parse_as_of(as_of)
-    try:
-        prof = read_profile(profile)
-    except InputError as e:
-        fail(str(e))
+    prof = or_fail(read_profile, profile)
     kb = default_kb()
     lines = test_plan(prof, run_assess(prof, kb, when), kb)
     if fmt is PlanFormat.csv:
