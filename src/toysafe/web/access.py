@@ -69,3 +69,10 @@ def may_upload_for(s: Session, who: Principal, product: m.Product) -> bool:
     if who.role == "lab" and who.lab_cpsc_id:
         return s.get(m.ProductShare, (product.id, who.lab_cpsc_id)) is not None
     return False
+
+
+def org_slug(s: Session, org_id: int) -> str:
+    """The slug of an organization known to exist (a product's or a user's)."""
+    org = s.get(m.Organization, org_id)
+    assert org is not None
+    return str(org.slug)

@@ -23,7 +23,14 @@ from toysafe.input_errors import InputError
 from toysafe.kbload import default_kb
 from toysafe.store import models as m
 from toysafe.store.workspace import Workspace
-from toysafe.web.access import can_view, find_product, may_upload_for, require, visible_org_ids
+from toysafe.web.access import (
+    can_view,
+    find_product,
+    may_upload_for,
+    org_slug,
+    require,
+    visible_org_ids,
+)
 from toysafe.web.deps import Db, Who
 
 router = APIRouter(prefix="/api/v1")
@@ -32,8 +39,9 @@ OrgQ = Query(None, description="Organization slug (default: your own).", max_len
 JSONBody = Body(..., description="A contract document (JSON object).")
 
 
-def unprocessable(field: str, message: str) -> HTTPException:
-    return HTTPException(422, [{"loc": ["body", field], "msg": message, "type": "value_error"}])
+def unprocessable(message: str, *loc: str | int) -> HTTPException:
+    """A 422 naming where the problem is, e.g. ("body", 0, "sku"), in FastAPI's error shape."""
+    return HTTPException(422, [{"loc": list(loc), "msg": message, "type": "value_error"}])
 
 
 def _validation(e: ValidationError, root: str = "body") -> HTTPException:
@@ -43,7 +51,7 @@ def _validation(e: ValidationError, root: str = "body") -> HTTPException:
             {"loc": [root, *err["loc"]], "msg": err["msg"], "type": err["type"]}
             for err in e.errors()
         ],
-    )  # noqa: E501
+    )
 
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
@@ -52,16 +60,7 @@ EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 def _today(value: date | None, name: str = "as_of") -> date:
     """The date asked for (default today), within the range toysafe reasons about."""
     if value is not None and not EARLIEST <= value <= LATEST:
-        raise HTTPException(
-            422,
-            [
-                {
-                    "loc": ["query", name],
-                    "msg": f"between {EARLIEST} and {LATEST}",
-                    "type": "value_error",
-                }
-            ],
-        )
+        raise unprocessable(f"between {EARLIEST} and {LATEST}", "query", name)
     return value or date.today()
 
 
@@ -75,12 +74,6 @@ def _profile(data: dict[str, Any]) -> Profile:
         return Profile.model_validate(data)
     except ValidationError as e:
         raise _validation(e) from None
-
-
-def _org_slug(db: Any, org_id: int) -> str:
-    org = db.get(m.Organization, org_id)
-    assert org is not None
-    return str(org.slug)
 
 
 @router.get("/health", tags=["meta"])
@@ -141,7 +134,7 @@ def get_product(
     request: Request, sku: str, who: Who, db: Db, org: str | None = OrgQ
 ) -> dict[str, Any]:
     product = find_product(db, who, sku, org)
-    slug = _org_slug(db, product.org_id)
+    slug = org_slug(db, product.org_id)
     version = db.scalar(
         select(m.ProductVersion).where(
             m.ProductVersion.product_id == product.id,
@@ -203,7 +196,7 @@ def product_verification(
 ) -> dict[str, Any]:
     """Verify the product against the stored lab reports (toysafe/verification@1)."""
     product = find_product(db, who, sku, org)
-    ws = _ws(request, _org_slug(db, product.org_id), who)
+    ws = _ws(request, org_slug(db, product.org_id), who)
     _, _, verification, *_ = ws.evidence(sku, _today(as_of))
     return verification.to_dict()
 
@@ -213,15 +206,12 @@ def product_history(
     request: Request, sku: str, who: Who, db: Db, org: str | None = OrgQ
 ) -> dict[str, Any]:
     product = find_product(db, who, sku, org)
-    return _ws(request, _org_slug(db, product.org_id), who).history(sku)
+    return _ws(request, org_slug(db, product.org_id), who).history(sku)
 
 
 def _lab_id(lab_id: str) -> None:
     if not (lab_id.isdigit() and len(lab_id) == 4):
-        raise HTTPException(
-            422,
-            [{"loc": ["path", "lab_id"], "msg": "a 4-digit CPSC lab id", "type": "value_error"}],
-        )
+        raise unprocessable("a 4-digit CPSC lab id", "path", "lab_id")
 
 
 @router.put("/products/{sku}/shares/{lab_id}", tags=["products"], status_code=204)
@@ -232,18 +222,9 @@ def share_product(
     require(who, "seller", "admin")
     _lab_id(lab_id)
     if db.get(m.Lab, lab_id) is None:
-        raise HTTPException(
-            422,
-            [
-                {
-                    "loc": ["path", "lab_id"],
-                    "msg": f"lab {lab_id} is not in the lab registry",
-                    "type": "value_error",
-                }
-            ],
-        )
+        raise unprocessable(f"lab {lab_id} is not in the lab registry", "path", "lab_id")
     product = find_product(db, who, sku, org)
-    request.app.state.accounts.share(_org_slug(db, product.org_id), sku, lab_id, True, who.email)
+    request.app.state.accounts.share(org_slug(db, product.org_id), sku, lab_id, True, who.email)
 
 
 @router.delete("/products/{sku}/shares/{lab_id}", tags=["products"], status_code=204)
@@ -253,7 +234,7 @@ def unshare_product(
     require(who, "seller", "admin")
     _lab_id(lab_id)
     product = find_product(db, who, sku, org)
-    request.app.state.accounts.share(_org_slug(db, product.org_id), sku, lab_id, False, who.email)
+    request.app.state.accounts.share(org_slug(db, product.org_id), sku, lab_id, False, who.email)
 
 
 @router.post("/reports", tags=["reports"], status_code=201)
@@ -321,21 +302,23 @@ def store_report(
         conditions += [m.Product.gtin == ref.gtin] if ref.gtin else []
         candidates += list(db.scalars(query.where(or_(*conditions))))
     if org:
-        candidates = [p for p in candidates if _org_slug(db, p.org_id) == org]
+        candidates = [p for p in candidates if org_slug(db, p.org_id) == org]
     visible = [p for p in candidates if can_view(db, who, p)]
     if not visible:
         if candidates and who.role == "lab":
             raise HTTPException(403, "the product this report names is not shared with your lab")
-        raise unprocessable("products", "the report names no product you can see")
+        raise unprocessable("the report names no product you can see", "body", "products")
     denied = [p.sku for p in visible if not may_upload_for(db, who, p)]
     if denied:
         raise HTTPException(403, f"you may not upload reports for {', '.join(denied)}")
     orgs = {p.org_id for p in visible}
     if len(orgs) > 1:
         raise unprocessable(
-            "products", "the report names products of several organizations: choose one with ?org="
+            "the report names products of several organizations: choose one with ?org=",
+            "body",
+            "products",
         )
-    slug = _org_slug(db, orgs.pop())
+    slug = org_slug(db, orgs.pop())
     ws = _ws(request, slug, who)
     try:
         (outcome,) = ws.add_reports([(source, parsed)], when)
@@ -382,33 +365,13 @@ def add_listings(
     clean = []
     for i, r in enumerate(rows):
         if not isinstance(r, dict):
-            raise HTTPException(
-                422, [{"loc": ["body", i], "msg": "an object", "type": "value_error"}]
-            )
+            raise unprocessable("an object", "body", i)
         asin = str(r.get("listing_id", "")).upper()
         sku = str(r.get("sku") or "").strip()
         if len(asin) != 10 or not asin.isalnum():
-            raise HTTPException(
-                422,
-                [
-                    {
-                        "loc": ["body", i, "listing_id"],
-                        "msg": "an ASIN (10 letters or digits)",
-                        "type": "value_error",
-                    }
-                ],
-            )
+            raise unprocessable("an ASIN (10 letters or digits)", "body", i, "listing_id")
         if not sku or len(sku) > 100:
-            raise HTTPException(
-                422,
-                [
-                    {
-                        "loc": ["body", i, "sku"],
-                        "msg": "required, 1-100 chars",
-                        "type": "value_error",
-                    }
-                ],
-            )
+            raise unprocessable("required, 1-100 chars", "body", i, "sku")
         clean.append(
             {
                 "marketplace": str(r.get("marketplace") or "amazon.com")[:60].lower(),
@@ -454,7 +417,7 @@ def import_labs(
     try:
         labs_from_csv(body, "body")
     except InputError as e:
-        raise unprocessable("csv", str(e)) from None
+        raise unprocessable(str(e), "body", "csv") from None
     rows = [
         LabRow.model_validate({k: v for k, v in r.items() if v})
         for r in csv.DictReader(io.StringIO(body))
@@ -479,7 +442,7 @@ def issue_certificate(
     from toysafe.core.party import Party
 
     product = find_product(db, who, sku, org)
-    slug = _org_slug(db, product.org_id)
+    slug = org_slug(db, product.org_id)
     owner = db.get(m.Organization, product.org_id)
     if owner is None or owner.party is None:
         raise HTTPException(409, "the organization has no party file (certifier, custodian)")
@@ -589,9 +552,7 @@ def rule_impact(
         raise HTTPException(404, f"no organization '{slug}'")
     start, end = _today(start, "from"), _today(end, "to")
     if start > end:
-        raise HTTPException(
-            422, [{"loc": ["query", "from"], "msg": "after 'to'", "type": "value_error"}]
-        )
+        raise unprocessable("after 'to'", "query", "from")
     kb = default_kb()
     items = [
         impact(sku, p, certs, kb, start, end)

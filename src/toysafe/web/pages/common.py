@@ -22,6 +22,7 @@ from toysafe.input_errors import InputError
 from toysafe.store import models as m
 from toysafe.store.accounts import Principal
 from toysafe.store.workspace import Workspace
+from toysafe.web.access import org_slug
 from toysafe.web.deps import principal_or_none
 from toysafe.web.security import csrf_ok, new_csrf
 
@@ -175,12 +176,6 @@ async def _form(request: Request) -> FormData:
 Form_ = Annotated[FormData, Depends(_form)]
 
 
-def _org_slug(db: Session, org_id: int) -> str:
-    org = db.get(m.Organization, org_id)
-    assert org is not None
-    return str(org.slug)
-
-
 def _product_url(sku: str, slug: str, who: Principal) -> str:
     url = f"/products/{quote(sku, safe='')}"
     return url if slug == who.org_slug else f"{url}?org={quote(slug, safe='')}"
@@ -188,4 +183,4 @@ def _product_url(sku: str, slug: str, who: Principal) -> str:
 
 def _state_status(db: Session, product: m.Product, as_of: date, store: Any) -> Status | None:
     """The catalog status of one product, as the dashboard shows it."""
-    return Workspace(store, _org_slug(db, product.org_id)).status(product.sku, as_of)
+    return Workspace(store, org_slug(db, product.org_id)).status(product.sku, as_of)

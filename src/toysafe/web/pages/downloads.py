@@ -18,9 +18,9 @@ from toysafe.core.profile import Profile
 from toysafe.kbload import default_kb
 from toysafe.store import models as m
 from toysafe.store.workspace import Workspace
-from toysafe.web.access import can_view
+from toysafe.web.access import can_view, org_slug
 from toysafe.web.deps import Db
-from toysafe.web.pages.common import _org_slug, _who, page
+from toysafe.web.pages.common import _who, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,7 +31,7 @@ def _certificate(request: Request, db: Session, cert_id: str) -> tuple[m.Certifi
     product = db.get(m.Product, cert.product_id) if cert is not None else None
     if cert is None or product is None or not can_view(db, who, product):
         raise HTTPException(404, f"no certificate '{cert_id}'")
-    return cert, _org_slug(db, product.org_id)
+    return cert, org_slug(db, product.org_id)
 
 
 @router.get("/certificates/{cert_id}/pdf")

@@ -13,12 +13,11 @@ from sqlalchemy.orm import Session
 from toysafe.store import models as m
 from toysafe.store.accounts import Principal
 from toysafe.store.workspace import Workspace
-from toysafe.web.access import find_product, require
+from toysafe.web.access import find_product, org_slug, require
 from toysafe.web.deps import Db
 from toysafe.web.pages.common import (
     _check_csrf,
     _flash,
-    _org_slug,
     _product_url,
     _state_status,
     _today,
@@ -38,7 +37,7 @@ def _product_page(
     status: int = 200,
     problems: list[str] | None = None,
 ) -> Response:
-    slug = _org_slug(db, product.org_id)
+    slug = org_slug(db, product.org_id)
     ws = Workspace(request.app.state.store, slug)
     today = _today()
     profile, assessment, verification, reports, _, version = ws.evidence(product.sku, today)
@@ -158,7 +157,7 @@ def share(
         return _product_page(
             request, db, who, product, 422, ["lab_id: choose a lab (a 4-digit CPSC lab id)"]
         )
-    slug = _org_slug(db, product.org_id)
+    slug = org_slug(db, product.org_id)
     request.app.state.accounts.share(slug, sku, lab_id, not revoke)
     _flash(request, f"{sku} {'is no longer' if revoke else 'is now'} shared with lab {lab_id}.")
     return RedirectResponse(_product_url(sku, slug, who), status_code=303)
