@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from toysafe.cli.common import EXIT_NOT_OK, EXIT_OK, app, fail, parse_as_of
+from toysafe.cli.common import EXIT_NOT_OK, EXIT_OK, app, fail, parse_as_of, signing_key
 
 
 class CertifyFormat(StrEnum):
@@ -73,7 +73,6 @@ def certify(
     from toysafe.certify import prepare, read_party, write_certificate
     from toysafe.core.verify import report_problems
     from toysafe.kbload import default_kb
-    from toysafe.keys import load_or_create
     from toysafe.labs_io import read_labs
     from toysafe.profile_io import InputError, read_profile
     from toysafe.report_io import read_reports
@@ -98,14 +97,7 @@ def certify(
     problems = report_problems(found, default_kb(), when)
     if problems:
         fail("\n".join(problems))
-    try:
-        key, created = load_or_create(workspace)
-    except InputError as e:
-        fail(str(e))
-    if created:
-        typer.echo(
-            f"created a signing key at {key.key_path} (keep it out of version control)", err=True
-        )
+    key = signing_key(workspace)
     lab_reports = [r for _, r in found]
     refused = 0
 

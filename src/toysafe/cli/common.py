@@ -5,9 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import date
-from typing import Any, NoReturn, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    from toysafe.keys import SigningKey
 
 app = typer.Typer(
     name="toysafe",
@@ -39,6 +43,18 @@ def or_fail(read: Callable[..., T], *args: Any) -> T:
         return read(*args)
     except InputError as e:
         fail(str(e))
+
+
+def signing_key(workspace: Path | None) -> SigningKey:
+    """The workspace signing key (created on first use, said on stderr), or exit 2."""
+    from toysafe.keys import load_or_create
+
+    key, created = or_fail(load_or_create, workspace)
+    if created:
+        typer.echo(
+            f"created a signing key at {key.key_path} (keep it out of version control)", err=True
+        )
+    return key
 
 
 def parse_as_of(value: str | None) -> date:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from toysafe.cli.common import EXIT_NOT_OK, EXIT_OK, app, fail, parse_as_of
+from toysafe.cli.common import EXIT_NOT_OK, EXIT_OK, app, fail, parse_as_of, signing_key
 
 Workspace = Annotated[
     Path | None, typer.Option("--workspace", help="Workspace folder (default: TOYSAFE_HOME or .)")
@@ -567,7 +567,6 @@ def certify_stored(
     from toysafe.certify import certify_stored as certify_from_store
     from toysafe.core.party import Party
     from toysafe.input_errors import InputError
-    from toysafe.keys import load_or_create
     from toysafe.keys import workspace as resolve
 
     ws = _open(workspace, org)
@@ -580,13 +579,9 @@ def certify_stored(
             if stored is None:
                 fail("--party: no party file given and none stored (toysafe init --party FILE)")
             party = Party.model_validate(stored)
-        key, created = load_or_create(workspace)
     except InputError as e:
         fail(str(e))
-    if created:
-        typer.echo(
-            f"created a signing key at {key.key_path} (keep it out of version control)", err=True
-        )
+    key = signing_key(workspace)
     if every:
         skus = [r.sku for r in ws.statuses(when) if r.status in ("ready_to_certify",)]
     folder = out or resolve(workspace) / "certificates"
