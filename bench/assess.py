@@ -23,10 +23,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 from profiles import profiles  # noqa: E402
-from toysafe.batch import assess_many  # noqa: E402
-from toysafe.core.engine import assess  # noqa: E402
-from toysafe.core.profile import Profile  # noqa: E402
-from toysafe.kbload import default_kb  # noqa: E402
+from toysafe.core.law.engine import assess  # noqa: E402
+from toysafe.core.law.profile import Profile  # noqa: E402
+from toysafe.io.kb import default_kb  # noqa: E402
+from toysafe.usecases.batch import assess_many  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 21)

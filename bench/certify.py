@@ -21,12 +21,12 @@ from pathlib import Path
 
 import yaml
 
-from toysafe.certify import prepare, read_party
-from toysafe.keys import load_or_create
-from toysafe.labs_io import read_labs
-from toysafe.profile_io import read_profile
+from toysafe.io.keys import load_or_create
+from toysafe.io.labs import read_labs
+from toysafe.io.profiles import read_profile
+from toysafe.io.reports import read_reports
 from toysafe.render.certificate_pdf import render_certificate
-from toysafe.report_io import read_reports
+from toysafe.usecases.certify import prepare, read_party
 
 ROOT = Path(__file__).resolve().parent.parent
 EX = ROOT / "examples"

@@ -6,7 +6,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from toysafe.core.vocabulary import FEATURES, MATERIALS
+from toysafe.core.law.vocabulary import FEATURES, MATERIALS
 
 _FEATURES = sorted(FEATURES)
 _MATERIALS = sorted(MATERIALS)

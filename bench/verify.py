@@ -15,12 +15,12 @@ import time
 from datetime import date
 from typing import Any
 
-from toysafe.core.engine import assess
-from toysafe.core.labreport import LabReport
-from toysafe.core.profile import Profile
-from toysafe.core.verify import report_problems, verify
-from toysafe.kbload import default_kb
-from toysafe.labs_io import labs_from_csv
+from toysafe.core.evidence.labreport import LabReport
+from toysafe.core.evidence.verify import report_problems, verify
+from toysafe.core.law.engine import assess
+from toysafe.core.law.profile import Profile
+from toysafe.io.kb import default_kb
+from toysafe.io.labs import labs_from_csv
 
 AS_OF = date(2026, 11, 21)
 TARGET_MS = 20.0

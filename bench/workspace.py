@@ -24,8 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from profiles import profile  # noqa: E402
-from toysafe.core.labreport import LabReport  # noqa: E402
-from toysafe.core.profile import Profile  # noqa: E402
+from toysafe.core.evidence.labreport import LabReport  # noqa: E402
+from toysafe.core.law.profile import Profile  # noqa: E402
 from toysafe.store.db import Store, make_engine, migrate  # noqa: E402
 from toysafe.store.workspace import Workspace  # noqa: E402
 
@@ -165,7 +165,7 @@ def _rows() -> list[Any]:
     import csv
     import io
 
-    from toysafe.core.labs import LabRow
+    from toysafe.core.evidence.labs import LabRow
 
     return [
         LabRow.model_validate({k: v for k, v in r.items() if v})

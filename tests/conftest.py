@@ -16,10 +16,10 @@ import yaml
 from hypothesis import settings as hypothesis_settings
 
 from tests.store_fixtures import db, store, ws_env  # noqa: F401 - fixtures for every test module
-from toysafe.core.assessment import Assessment
-from toysafe.core.engine import assess
-from toysafe.kbload import default_kb
-from toysafe.profile_io import profile_from_data
+from toysafe.core.law.assessment import Assessment
+from toysafe.core.law.engine import assess
+from toysafe.io.kb import default_kb
+from toysafe.io.profiles import profile_from_data
 
 # In CI the property tests replay the same examples every run (reproducible); locally they explore.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from tests.store_fixtures import DB
 from toysafe.cli.app import app as cli
-from toysafe.report_io import read_report_file
+from toysafe.io.reports import read_report_file
 from toysafe.store.db import open_store
 from toysafe.web.app import create_app
 

@@ -186,7 +186,7 @@ def test_appending_to_the_pdf_or_re_signing_the_json_is_caught(issued: Path, ws:
     assert result.exit_code == 1 and "added to the PDF" in result.stdout
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from toysafe.core import seal
+    from toysafe.core.certificates import seal
 
     path = issued / "MM-STK-07.cpc.json"
     doc = json.loads(path.read_text())

@@ -27,10 +27,10 @@ import yaml
 from typer.testing import CliRunner
 
 from toysafe.cli.app import app
-from toysafe.core.engine import assess
-from toysafe.core.profile import gtin_check_digit_ok
-from toysafe.kbload import default_kb
-from toysafe.profile_io import read_profile
+from toysafe.core.law.engine import assess
+from toysafe.core.law.profile import gtin_check_digit_ok
+from toysafe.io.kb import default_kb
+from toysafe.io.profiles import read_profile
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "products"
 AS_OF = date(2026, 11, 21)

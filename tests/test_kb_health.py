@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from toysafe.core.knowledge import KnowledgeBaseError, Requirement
-from toysafe.kbload import KB_DIR, default_kb, load_kb
+from toysafe.core.law.knowledge import KnowledgeBaseError, Requirement
+from toysafe.io.kb import KB_DIR, default_kb, load_kb
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -223,7 +223,7 @@ def test_the_loader_rejects_dangling_references(tmp_path: Path) -> None:
 
 
 def test_limits_are_well_formed_and_do_not_overlap() -> None:
-    from toysafe.core.units import known_unit
+    from toysafe.core.evidence.units import known_unit
 
     for r in default_kb().requirements:
         windows: dict[tuple[str, str], list[tuple[object, object]]] = {}

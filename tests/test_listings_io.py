@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from toysafe.input_errors import InputError
-from toysafe.listings_io import read_listings, read_listings_file
+from toysafe.io.errors import InputError
+from toysafe.io.listings import read_listings, read_listings_file
 
 # The All Listings Report (Seller Central > Reports > Inventory), columns in Amazon's order.
 REPORT_COLUMNS = (

@@ -18,19 +18,19 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.store_fixtures import DB
-from toysafe.certify import prepare, read_party
 from toysafe.cli.app import app
-from toysafe.core.labs import LabRegistry, LabRow
-from toysafe.input_errors import InputError
-from toysafe.keys import load_or_create
-from toysafe.labs_io import COLUMNS, OPTIONAL, read_labs
-from toysafe.profile_io import profile_from_data, read_profile
-from toysafe.report_io import read_reports
+from toysafe.core.evidence.labs import LabRegistry, LabRow
+from toysafe.io.errors import InputError
+from toysafe.io.keys import load_or_create
+from toysafe.io.labs import COLUMNS, OPTIONAL, read_labs
+from toysafe.io.profiles import profile_from_data, read_profile
+from toysafe.io.reports import read_reports
 from toysafe.store import models as m
 from toysafe.store import portable
 from toysafe.store.db import Store, migrate
 from toysafe.store.portable import backup, export_workspace, import_workspace, restore
 from toysafe.store.workspace import Workspace
+from toysafe.usecases.certify import prepare, read_party
 
 EX = Path(__file__).resolve().parent.parent / "examples"
 AS_OF = date(2026, 11, 21)

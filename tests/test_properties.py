@@ -9,10 +9,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toysafe.core.engine import assess
-from toysafe.core.profile import Profile
-from toysafe.core.vocabulary import FEATURES, FIBERS, MATERIALS
-from toysafe.kbload import default_kb
+from toysafe.core.law.engine import assess
+from toysafe.core.law.profile import Profile
+from toysafe.core.law.vocabulary import FEATURES, FIBERS, MATERIALS
+from toysafe.io.kb import default_kb
 
 AS_OF = date(2026, 11, 21)
 KB = default_kb()

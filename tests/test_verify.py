@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toysafe.core.engine import assess
-from toysafe.core.labreport import LabReport
-from toysafe.core.profile import Profile
-from toysafe.core.verify import report_problems, verify
-from toysafe.kbload import default_kb
-from toysafe.labs_io import labs_from_csv
+from toysafe.core.evidence.labreport import LabReport
+from toysafe.core.evidence.verify import report_problems, verify
+from toysafe.core.law.engine import assess
+from toysafe.core.law.profile import Profile
+from toysafe.io.kb import default_kb
+from toysafe.io.labs import labs_from_csv
 
 AS_OF = date(2026, 11, 21)
 KB = default_kb()

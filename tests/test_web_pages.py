@@ -372,7 +372,7 @@ def test_wizard_saves_a_product_and_names_bad_fields(site: TestClient) -> None:
 
 
 def test_upload_fail_then_pass_then_certify_and_download(site: TestClient) -> None:
-    from toysafe.audit_pack import check_pack
+    from toysafe.usecases.audit_pack import check_pack
 
     token = signed_in(site, "seller@maple.example")
     early = site.post("/products/MM-STK-07/certify", data={"csrf": token})

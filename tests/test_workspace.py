@@ -295,7 +295,7 @@ WRITER = """
 import json, sys
 from datetime import date
 from pathlib import Path
-from toysafe.core.labreport import LabReport
+from toysafe.core.evidence.labreport import LabReport
 from toysafe.store.db import open_store
 from toysafe.store.workspace import Workspace
 base = json.loads(Path(sys.argv[1]).read_text())

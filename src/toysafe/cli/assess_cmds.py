@@ -31,9 +31,9 @@ def assess(
     ] = None,
 ) -> None:
     """Decide every U.S. requirement that applies to a product, with citations and reasons."""
-    from toysafe.core.engine import assess as run_assess
-    from toysafe.kbload import default_kb
-    from toysafe.profile_io import read_profile
+    from toysafe.core.law.engine import assess as run_assess
+    from toysafe.io.kb import default_kb
+    from toysafe.io.profiles import read_profile
 
     when = parse_as_of(as_of)
     prof = or_fail(read_profile, profile)
@@ -73,9 +73,9 @@ def summary(
 ) -> None:
     """Assess many profiles and print one line each: certificate, edition, lab tests, warnings."""
     from toysafe.cli.render import print_summary
-    from toysafe.core.engine import assess as run_assess
-    from toysafe.kbload import default_kb
-    from toysafe.profile_io import InputError, read_profile
+    from toysafe.core.law.engine import assess as run_assess
+    from toysafe.io.kb import default_kb
+    from toysafe.io.profiles import InputError, read_profile
 
     when = parse_as_of(as_of)
     files: list[Path] = []

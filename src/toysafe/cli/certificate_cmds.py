@@ -70,12 +70,12 @@ def certify(
         return
     if profile is None:
         fail("give a PROFILE (file or folder), a SKU from the workspace, or --all")
-    from toysafe.certify import prepare, read_party, write_certificate
-    from toysafe.core.verify import report_problems
-    from toysafe.kbload import default_kb
-    from toysafe.labs_io import read_labs
-    from toysafe.profile_io import InputError, read_profile
-    from toysafe.report_io import read_reports
+    from toysafe.core.evidence.verify import report_problems
+    from toysafe.io.kb import default_kb
+    from toysafe.io.labs import read_labs
+    from toysafe.io.profiles import InputError, read_profile
+    from toysafe.io.reports import read_reports
+    from toysafe.usecases.certify import prepare, read_party, write_certificate
 
     when = parse_as_of(as_of)
     if party is None:
@@ -143,8 +143,8 @@ def certificate_verify(
     fmt: Annotated[CertifyFormat, typer.Option("--format")] = CertifyFormat.text,
 ) -> None:
     """Check that a certificate is exactly as signed: exit 0 valid, 1 changed, 2 unreadable."""
-    from toysafe.certificate_check import check_file
-    from toysafe.profile_io import InputError
+    from toysafe.io.profiles import InputError
+    from toysafe.usecases.certificate_check import check_file
 
     try:
         result = check_file(file, key, workspace)
@@ -186,15 +186,15 @@ def efile(
     """Export certificates as eFiling data (CPSC Product Registry / CBP PGA message set)."""
     import json
 
-    from toysafe.core.efiling import efiling_record
-    from toysafe.efiling_io import (
+    from toysafe.core.certificates.efiling import efiling_record
+    from toysafe.io.efiling import (
         read_certificate,
         read_codes,
         read_columns,
         template_header,
         to_csv,
     )
-    from toysafe.profile_io import InputError
+    from toysafe.io.profiles import InputError
 
     try:
         docs = [read_certificate(p) for p in certificates]
@@ -245,12 +245,12 @@ class LabelFormat(StrEnum):
 
 
 def _label_for(profile: Path, lot: str, made: str, party: Path | None, as_of: str | None):
-    from toysafe.certify import read_party
-    from toysafe.core.dates import ManufactureDate
-    from toysafe.core.engine import assess as run_assess
-    from toysafe.core.labels import make_label
-    from toysafe.kbload import default_kb
-    from toysafe.profile_io import InputError, read_profile
+    from toysafe.core.certificates.labels import make_label
+    from toysafe.core.law.dates import ManufactureDate
+    from toysafe.core.law.engine import assess as run_assess
+    from toysafe.io.kb import default_kb
+    from toysafe.io.profiles import InputError, read_profile
+    from toysafe.usecases.certify import read_party
 
     when = parse_as_of(as_of)
     try:
@@ -300,8 +300,8 @@ def labels(
         for note in label.notes:
             typer.echo(f"note: {note}")
     if out is not None:
-        from toysafe.certify import file_stem
         from toysafe.render.labels_pdf import render_label
+        from toysafe.usecases.certify import file_stem
 
         path = out / f"{file_stem(label.sku, 'label')}.pdf"
         _write_atomic(path, render_label(label))
@@ -326,8 +326,8 @@ def audit_pack(
     check: Annotated[Path | None, typer.Option("--check", help="Verify an audit package.")] = None,
 ) -> None:
     """Zip the certificate, the reports relied on, the assessment, the labels and a manifest."""
-    from toysafe.audit_pack import check_pack
-    from toysafe.profile_io import InputError
+    from toysafe.io.profiles import InputError
+    from toysafe.usecases.audit_pack import check_pack
 
     if check is not None:
         try:
@@ -363,15 +363,15 @@ def _make_pack(
 ) -> None:
     import json
 
-    from toysafe.audit_pack import buffer_json, write_pack
-    from toysafe.core.engine import assess as run_assess
-    from toysafe.core.verify import verify as run_verify
-    from toysafe.efiling_io import read_certificate
-    from toysafe.kbload import default_kb
-    from toysafe.labs_io import read_labs
-    from toysafe.profile_io import InputError, read_profile
+    from toysafe.core.evidence.verify import verify as run_verify
+    from toysafe.core.law.engine import assess as run_assess
+    from toysafe.io.efiling import read_certificate
+    from toysafe.io.kb import default_kb
+    from toysafe.io.labs import read_labs
+    from toysafe.io.profiles import InputError, read_profile
+    from toysafe.io.reports import read_report_file
     from toysafe.render.labels_pdf import render_label
-    from toysafe.report_io import read_report_file
+    from toysafe.usecases.audit_pack import buffer_json, write_pack
 
     when = parse_as_of(as_of)
     kb = default_kb()

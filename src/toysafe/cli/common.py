@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from toysafe.keys import SigningKey
+    from toysafe.io.keys import SigningKey
 
 app = typer.Typer(
     name="toysafe",
@@ -37,7 +37,7 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 def or_fail(read: Callable[..., T], *args: Any) -> T:
     """``read(*args)``, or exit 2 with its InputError message."""
-    from toysafe.input_errors import InputError
+    from toysafe.io.errors import InputError
 
     try:
         return read(*args)
@@ -47,7 +47,7 @@ def or_fail(read: Callable[..., T], *args: Any) -> T:
 
 def signing_key(workspace: Path | None) -> SigningKey:
     """The workspace signing key (created on first use, said on stderr), or exit 2."""
-    from toysafe.keys import load_or_create
+    from toysafe.io.keys import load_or_create
 
     key, created = or_fail(load_or_create, workspace)
     if created:
@@ -58,7 +58,7 @@ def signing_key(workspace: Path | None) -> SigningKey:
 
 
 def parse_as_of(value: str | None) -> date:
-    from toysafe.core.dates import parse_date
+    from toysafe.core.law.dates import parse_date
 
     if value is None:
         return date.today()

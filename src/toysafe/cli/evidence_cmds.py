@@ -34,13 +34,13 @@ def verify(
     fmt: Annotated[VerifyFormat, typer.Option("--format")] = VerifyFormat.table,
 ) -> None:
     """Check lab reports against every requirement that needs a lab: exit 0 when certifiable."""
-    from toysafe.core.engine import assess as run_assess
-    from toysafe.core.verify import report_problems
-    from toysafe.core.verify import verify as run_verify
-    from toysafe.kbload import default_kb
-    from toysafe.labs_io import read_labs
-    from toysafe.profile_io import InputError, read_profile
-    from toysafe.report_io import read_reports
+    from toysafe.core.evidence.verify import report_problems
+    from toysafe.core.evidence.verify import verify as run_verify
+    from toysafe.core.law.engine import assess as run_assess
+    from toysafe.io.kb import default_kb
+    from toysafe.io.labs import read_labs
+    from toysafe.io.profiles import InputError, read_profile
+    from toysafe.io.reports import read_reports
 
     when = parse_as_of(as_of)
     paths = list(reports or []) + list(more or [])
@@ -83,10 +83,10 @@ def plan(
     fmt: Annotated[PlanFormat, typer.Option("--format")] = PlanFormat.table,
 ) -> None:
     """List every test a CPSC-accepted lab must run, per component, to compare lab quotes."""
-    from toysafe.core.engine import assess as run_assess
-    from toysafe.core.plan import COLUMNS, test_plan
-    from toysafe.kbload import default_kb
-    from toysafe.profile_io import read_profile
+    from toysafe.core.evidence.plan import COLUMNS, test_plan
+    from toysafe.core.law.engine import assess as run_assess
+    from toysafe.io.kb import default_kb
+    from toysafe.io.profiles import read_profile
 
     when = parse_as_of(as_of)
     prof = or_fail(read_profile, profile)

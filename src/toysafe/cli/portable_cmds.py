@@ -21,7 +21,7 @@ WorkspaceOption = Annotated[
 
 def _run(workspace: Path | None, create: bool, action: Callable[[Store], dict[str, int]]) -> str:
     """Open the workspace database, run ``action`` and summarise its counts; bad input exits 2."""
-    from toysafe.input_errors import InputError
+    from toysafe.io.errors import InputError
     from toysafe.store.db import open_store
 
     try:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from toysafe.core.assessment import Applicable, Assessment
+from toysafe.core.law.assessment import Applicable, Assessment
 
 if TYPE_CHECKING:
-    from toysafe.core.plan import PlanLine
-    from toysafe.core.verification import Verification
+    from toysafe.core.evidence.plan import PlanLine
+    from toysafe.core.evidence.verification import Verification
 
 STATUS_STYLE = {
     "pass": "green",

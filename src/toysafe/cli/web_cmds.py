@@ -16,7 +16,7 @@ Workspace = Annotated[Path | None, typer.Option("--workspace", help="Workspace f
 
 
 def _store(workspace: Path | None) -> Any:
-    from toysafe.input_errors import InputError
+    from toysafe.io.errors import InputError
     from toysafe.store.db import open_store
 
     try:
@@ -41,7 +41,7 @@ def users_add(
     workspace: Workspace = None,
 ) -> None:
     """Add a user; with --token, the last line of output is a new API token."""
-    from toysafe.input_errors import InputError
+    from toysafe.io.errors import InputError
     from toysafe.store.accounts import Accounts
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
@@ -61,7 +61,7 @@ def users_add(
 @users_app.command("token")
 def users_token(email: str, workspace: Workspace = None) -> None:
     """Print a new API token for an existing user."""
-    from toysafe.input_errors import InputError
+    from toysafe.io.errors import InputError
     from toysafe.store.accounts import Accounts
 
     try:
@@ -79,7 +79,7 @@ def share(
     workspace: Workspace = None,
 ) -> None:
     """Share a product with a lab (it may then upload reports for it), or --revoke."""
-    from toysafe.input_errors import InputError
+    from toysafe.io.errors import InputError
     from toysafe.store.accounts import Accounts
 
     try:
@@ -96,7 +96,7 @@ def enroll(
     workspace: Workspace = None,
 ) -> None:
     """Enroll an organization with a reviewer (read-only access to its catalog)."""
-    from toysafe.input_errors import InputError
+    from toysafe.io.errors import InputError
     from toysafe.store.accounts import Accounts
 
     try:
@@ -118,7 +118,7 @@ def serve(
 
     import uvicorn
 
-    from toysafe.keys import workspace as resolve
+    from toysafe.io.keys import workspace as resolve
 
     ws = resolve(workspace)
     _store(workspace)  # fail early, with the message, when there is no workspace

@@ -25,7 +25,7 @@ class Fmt(StrEnum):
 
 
 def _open(workspace: Path | None, org: str = "default") -> Any:
-    from toysafe.input_errors import InputError
+    from toysafe.io.errors import InputError
     from toysafe.store.db import open_store
     from toysafe.store.workspace import Workspace as Ws
 
@@ -76,7 +76,7 @@ def _progress() -> Any:
 
 def _read_each(files: list[Path], read: Any, label: str) -> tuple[list[Any], list[str]]:
     """Read every file (with a progress bar); collect what was read and every error."""
-    from toysafe.input_errors import InputError
+    from toysafe.io.errors import InputError
 
     items: list[Any] = []
     errors: list[str] = []
@@ -110,10 +110,10 @@ def init(
     org: Org = "default",
 ) -> None:
     """Create (or upgrade) the workspace database; store the certifier's party file."""
-    from toysafe.certify import read_party
-    from toysafe.input_errors import InputError
+    from toysafe.io.errors import InputError
     from toysafe.store.db import open_store
     from toysafe.store.workspace import Workspace as Ws
+    from toysafe.usecases.certify import read_party
 
     try:
         data = read_party(party).model_dump(mode="json", exclude_none=True) if party else None
@@ -137,7 +137,7 @@ def product_add(
     as_of: AsOf = None,
 ) -> None:
     """Add profiles: unchanged ones are a no-op, changed ones become a new version."""
-    from toysafe.profile_io import read_profile
+    from toysafe.io.profiles import read_profile
 
     ws = _open(workspace, org)
     when = parse_as_of(as_of)
@@ -182,7 +182,7 @@ def product_show(
     """Show a product's profile (latest or --version), or its whole history."""
     import yaml
 
-    from toysafe.input_errors import InputError
+    from toysafe.io.errors import InputError
 
     ws = _open(workspace, org)
     try:
@@ -208,10 +208,10 @@ def report_add(
     as_of: AsOf = None,
 ) -> None:
     """Store lab reports and link them to the products they name."""
-    from toysafe.core.verify import report_problems
-    from toysafe.input_errors import InputError
-    from toysafe.kbload import default_kb
-    from toysafe.report_io import read_report_file
+    from toysafe.core.evidence.verify import report_problems
+    from toysafe.io.errors import InputError
+    from toysafe.io.kb import default_kb
+    from toysafe.io.reports import read_report_file
 
     ws = _open(workspace, org)
     when = parse_as_of(as_of)
@@ -245,9 +245,9 @@ def labs_import(
 
     from pydantic import ValidationError
 
-    from toysafe.core.labs import LabRow
-    from toysafe.input_errors import describe_validation_error
-    from toysafe.labs_io import read_labs
+    from toysafe.core.evidence.labs import LabRow
+    from toysafe.io.errors import describe_validation_error
+    from toysafe.io.labs import read_labs
 
     ws = _open(workspace)
     try:
@@ -284,8 +284,8 @@ def listings_import(
     org: Org = "default",
 ) -> None:
     """Import listings (columns mapped by header: SKU and ASIN at least)."""
-    from toysafe.input_errors import InputError
-    from toysafe.listings_io import read_listings_file
+    from toysafe.io.errors import InputError
+    from toysafe.io.listings import read_listings_file
 
     ws = _open(workspace, org)
     try:
@@ -309,8 +309,8 @@ def lot_add(
     org: Org = "default",
 ) -> None:
     """Record a production lot of a product (date and place of manufacture)."""
-    from toysafe.core.dates import ManufactureDate
-    from toysafe.input_errors import InputError
+    from toysafe.core.law.dates import ManufactureDate
+    from toysafe.io.errors import InputError
 
     try:
         ManufactureDate.parse(made)
@@ -499,8 +499,8 @@ def impact_cmd(
     certificates cite an F963 edition no longer in force for new production."""
     from datetime import timedelta
 
-    from toysafe.core.impact import impact
-    from toysafe.kbload import default_kb
+    from toysafe.core.law.impact import impact
+    from toysafe.io.kb import default_kb
 
     to = parse_as_of(end)
     frm = parse_as_of(start) if start else to - timedelta(days=365)
@@ -563,11 +563,11 @@ def certify_stored(
     every: bool = False,
 ) -> None:
     """Certify products from the workspace's stored profiles, reports and labs."""
-    from toysafe.certify import NotCertifiable, file_stem, read_party
-    from toysafe.certify import certify_stored as certify_from_store
-    from toysafe.core.party import Party
-    from toysafe.input_errors import InputError
-    from toysafe.keys import workspace as resolve
+    from toysafe.core.certificates.party import Party
+    from toysafe.io.errors import InputError
+    from toysafe.io.keys import workspace as resolve
+    from toysafe.usecases.certify import NotCertifiable, file_stem, read_party
+    from toysafe.usecases.certify import certify_stored as certify_from_store
 
     ws = _open(workspace, org)
     when = parse_as_of(as_of)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from toysafe.core import seal
-from toysafe.keys import SigningKey
+from toysafe.core.certificates import seal
+from toysafe.io.keys import SigningKey
 from toysafe.render.pdf import html_to_pdf, render_html
 
 TITLES = {"CPC": "Children's Product Certificate", "GCC": "General Certificate of Conformity"}

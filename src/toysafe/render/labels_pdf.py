@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toysafe.core.labels import Label
+from toysafe.core.certificates.labels import Label
 from toysafe.render.pdf import html_to_pdf, render_html
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from toysafe.input_errors import InputError
+from toysafe.io.errors import InputError
 from toysafe.store import models as m
 from toysafe.store.db import Store
 

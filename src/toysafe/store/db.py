@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from toysafe.input_errors import InputError
-from toysafe.keys import workspace as resolve_workspace
+from toysafe.io.errors import InputError
+from toysafe.io.keys import workspace as resolve_workspace
 
 URL_ENV = "TOYSAFE_DATABASE_URL"
 DB_FILE = "toysafe.db"

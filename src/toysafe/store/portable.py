@@ -40,16 +40,16 @@ from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from toysafe.core.catalog import profile_digest
-from toysafe.core.labreport import LabReport
-from toysafe.core.labs import LabRegistry
-from toysafe.core.party import Party
-from toysafe.input_errors import InputError, describe_validation_error
-from toysafe.labs_io import COLUMNS as LAB_REQUIRED
-from toysafe.labs_io import OPTIONAL as LAB_OPTIONAL
-from toysafe.labs_io import labs_from_csv
-from toysafe.profile_io import profile_from_data
-from toysafe.report_io import report_from_data
+from toysafe.core.catalog.status import profile_digest
+from toysafe.core.certificates.party import Party
+from toysafe.core.evidence.labreport import LabReport
+from toysafe.core.evidence.labs import LabRegistry
+from toysafe.io.errors import InputError, describe_validation_error
+from toysafe.io.labs import COLUMNS as LAB_REQUIRED
+from toysafe.io.labs import OPTIONAL as LAB_OPTIONAL
+from toysafe.io.labs import labs_from_csv
+from toysafe.io.profiles import profile_from_data
+from toysafe.io.reports import report_from_data
 from toysafe.store import models as m
 from toysafe.store.db import Store
 from toysafe.store.workspace import Workspace, report_digest

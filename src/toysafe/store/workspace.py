@@ -15,8 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from toysafe.core.assessment import Assessment
-from toysafe.core.catalog import (
+from toysafe.core.catalog.status import (
     StateFacts,
     Status,
     changed_since,
@@ -25,14 +24,15 @@ from toysafe.core.catalog import (
     profile_digest,
     status_of,
 )
-from toysafe.core.engine import assess
-from toysafe.core.labreport import LabReport
-from toysafe.core.labs import LabRegistry, LabRow
-from toysafe.core.profile import Profile
-from toysafe.core.verification import Verification
-from toysafe.core.verify import verify
-from toysafe.input_errors import InputError
-from toysafe.kbload import default_kb
+from toysafe.core.evidence.labreport import LabReport
+from toysafe.core.evidence.labs import LabRegistry, LabRow
+from toysafe.core.evidence.verification import Verification
+from toysafe.core.evidence.verify import verify
+from toysafe.core.law.assessment import Assessment
+from toysafe.core.law.engine import assess
+from toysafe.core.law.profile import Profile
+from toysafe.io.errors import InputError
+from toysafe.io.kb import default_kb
 from toysafe.store import models as m
 from toysafe.store.db import Store
 

@@ -14,13 +14,13 @@ from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 
-from toysafe.core.engine import assess
-from toysafe.core.labreport import LabReport
-from toysafe.core.labs import LabRow
-from toysafe.core.profile import Profile
-from toysafe.core.verify import report_problems
-from toysafe.input_errors import InputError
-from toysafe.kbload import default_kb
+from toysafe.core.evidence.labreport import LabReport
+from toysafe.core.evidence.labs import LabRow
+from toysafe.core.evidence.verify import report_problems
+from toysafe.core.law.engine import assess
+from toysafe.core.law.profile import Profile
+from toysafe.io.errors import InputError
+from toysafe.io.kb import default_kb
 from toysafe.store import models as m
 from toysafe.store.workspace import Workspace
 from toysafe.web.access import (
@@ -412,7 +412,7 @@ def import_labs(
 ) -> dict[str, int]:
     """Import the lab registry (toysafe/labs@1 CSV text); admins only."""
     require(who, "admin")
-    from toysafe.labs_io import labs_from_csv
+    from toysafe.io.labs import labs_from_csv
 
     try:
         labs_from_csv(body, "body")
@@ -438,8 +438,8 @@ def issue_certificate(
 ) -> dict[str, Any]:
     """Issue the next certificate version from the stored evidence (sellers)."""
     require(who, "seller", "admin")
-    from toysafe.certify import NotCertifiable, certify_stored
-    from toysafe.core.party import Party
+    from toysafe.core.certificates.party import Party
+    from toysafe.usecases.certify import NotCertifiable, certify_stored
 
     product = find_product(db, who, sku, org)
     slug = org_slug(db, product.org_id)
@@ -543,7 +543,7 @@ def rule_impact(
     end: date = Query(..., alias="to"),
 ) -> dict[str, Any]:
     require(who, "seller", "reviewer", "admin")
-    from toysafe.core.impact import impact
+    from toysafe.core.law.impact import impact
 
     slug = org or who.org_slug
     org_id = db.scalar(select(m.Organization.id).where(m.Organization.slug == slug))

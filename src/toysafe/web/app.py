@@ -11,8 +11,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from toysafe import __version__
-from toysafe.input_errors import InputError
-from toysafe.keys import load_or_create
+from toysafe.io.errors import InputError
+from toysafe.io.keys import load_or_create
 from toysafe.store.accounts import Accounts
 from toysafe.store.db import Store
 from toysafe.web.nul import RejectNul

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from toysafe.keys import workspace
+from toysafe.io.keys import workspace
 from toysafe.store.db import open_store
 from toysafe.web.app import create_app
 

@@ -17,8 +17,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from toysafe.core.catalog import Status
-from toysafe.input_errors import InputError
+from toysafe.core.catalog.status import Status
+from toysafe.io.errors import InputError
 from toysafe.store import models as m
 from toysafe.store.accounts import Principal
 from toysafe.store.workspace import Workspace

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from toysafe.core.catalog import Status
+from toysafe.core.catalog.status import Status
 from toysafe.store import models as m
 from toysafe.store.accounts import Principal
 from toysafe.store.workspace import Workspace

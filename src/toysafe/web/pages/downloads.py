@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
-from toysafe.core.engine import assess
-from toysafe.core.profile import Profile
-from toysafe.kbload import default_kb
+from toysafe.core.law.engine import assess
+from toysafe.core.law.profile import Profile
+from toysafe.io.kb import default_kb
 from toysafe.store import models as m
 from toysafe.store.workspace import Workspace
 from toysafe.web.access import can_view, org_slug
@@ -65,13 +65,13 @@ def _safe_name(text: str) -> str:
 def pack_files(db: Session, ws: Workspace, cert: m.Certificate) -> dict[str, bytes]:
     """The audit package's files, from stored data: the certificate (JSON and PDF), the product
     profile it certifies, the reports it relies on, the assessment, verification and label."""
-    from toysafe.audit_pack import buffer_json
-    from toysafe.core.dates import ManufactureDate
-    from toysafe.core.labels import make_label
-    from toysafe.core.labreport import LabReport
-    from toysafe.core.party import Party
-    from toysafe.core.verify import verify
+    from toysafe.core.certificates.labels import make_label
+    from toysafe.core.certificates.party import Party
+    from toysafe.core.evidence.labreport import LabReport
+    from toysafe.core.evidence.verify import verify
+    from toysafe.core.law.dates import ManufactureDate
     from toysafe.render.labels_pdf import render_label
+    from toysafe.usecases.audit_pack import buffer_json
 
     doc, pdf = ws.certificate(cert.id)
     c = doc["certificate"]
@@ -114,7 +114,7 @@ def pack_files(db: Session, ws: Workspace, cert: m.Certificate) -> dict[str, byt
 @router.get("/certificates/{cert_id}/audit-pack")
 @page
 def audit_pack(request: Request, cert_id: str, db: Db) -> Response:
-    from toysafe.audit_pack import write_pack
+    from toysafe.usecases.audit_pack import write_pack
 
     cert, slug = _certificate(request, db, cert_id)
     ws = Workspace(request.app.state.store, slug)

@@ -101,8 +101,8 @@ def certify(
     csrf: Annotated[str, Form()] = "",
     lot: Annotated[str, Form()] = "",
 ) -> Response:
-    from toysafe.certify import NotCertifiable, certify_stored
-    from toysafe.core.party import Party
+    from toysafe.core.certificates.party import Party
+    from toysafe.usecases.certify import NotCertifiable, certify_stored
 
     who = _who(request)
     _check_csrf(request, csrf)

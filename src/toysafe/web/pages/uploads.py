@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from toysafe.input_errors import InputError
+from toysafe.io.errors import InputError
 from toysafe.web.access import require
 from toysafe.web.deps import Db
 from toysafe.web.pages.common import _check_csrf, _detail, _product_url, _today, _who, page, render
@@ -18,8 +18,8 @@ MAX_UPLOAD = 5 * 1024 * 1024
 
 
 def _parse_reports(name: str, raw: bytes) -> list[tuple[str, Any]]:
-    from toysafe.profile_io import parse_document
-    from toysafe.report_io import report_from_data, reports_from_csv
+    from toysafe.io.profiles import parse_document
+    from toysafe.io.reports import report_from_data, reports_from_csv
 
     try:
         text = raw.decode("utf-8-sig")

@@ -14,11 +14,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
-from toysafe.core.assessment import Assessment
-from toysafe.core.engine import assess
-from toysafe.core.profile import Profile
-from toysafe.core.vocabulary import FEATURES, FIBERS, MATERIALS
-from toysafe.kbload import default_kb
+from toysafe.core.law.assessment import Assessment
+from toysafe.core.law.engine import assess
+from toysafe.core.law.profile import Profile
+from toysafe.core.law.vocabulary import FEATURES, FIBERS, MATERIALS
+from toysafe.io.kb import default_kb
 from toysafe.store import models as m
 from toysafe.store.workspace import Workspace
 from toysafe.web.access import find_product, require

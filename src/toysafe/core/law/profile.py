@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from toysafe.core.dates import ManufactureDate
-from toysafe.core.vocabulary import FEATURES, FIBERS, MATERIALS
+from toysafe.core.law.dates import ManufactureDate
+from toysafe.core.law.vocabulary import FEATURES, FIBERS, MATERIALS
 
 CHILDREN_MAX_MONTHS = 144  # 12 years: CPSA section 3(a)(2), 16 CFR 1200.2
 TOY_STANDARD_UNDER_MONTHS = 168  # 14 years: ASTM F963 section 1.3

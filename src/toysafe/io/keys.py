@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
-from toysafe.input_errors import InputError
+from toysafe.io.errors import InputError
 
 KEY_ENV = "TOYSAFE_SIGNING_KEY"  # path to a PEM private key (its .crt beside it)
 HOME_ENV = "TOYSAFE_HOME"  # the workspace directory

@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
-from toysafe.core import seal
-from toysafe.core.efiling import efiling_record, flatten
-from toysafe.input_errors import InputError
+from toysafe.core.certificates import seal
+from toysafe.core.certificates.efiling import efiling_record, flatten
+from toysafe.io.errors import InputError
 
 DEFAULT_COLUMNS = Path(__file__).parent / "efiling_columns.yaml"
 

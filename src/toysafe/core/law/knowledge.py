@@ -1,6 +1,6 @@
 """The knowledge base as typed, strictly validated data.
 
-Files are parsed elsewhere (``toysafe.kbload``); this module only checks and compiles the
+Files are parsed elsewhere (``toysafe.io.kb``); this module only checks and compiles the
 mappings they hold. Any unknown key, missing citation or malformed condition is an error.
 """
 
@@ -13,14 +13,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from toysafe.core.conditions import (
+from toysafe.core.law.conditions import (
     ComponentTest,
     Condition,
     compile_component_filter,
     compile_condition,
 )
-from toysafe.core.facts import Edition
-from toysafe.core.vocabulary import MATERIALS
+from toysafe.core.law.facts import Edition
+from toysafe.core.law.vocabulary import MATERIALS
 
 Confidence = Literal["confirmed", "secondary", "unconfirmed"]
 REQUIREMENT_ID = re.compile(

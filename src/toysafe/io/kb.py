@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from toysafe.core.conditions import ConditionError
-from toysafe.core.knowledge import (
+from toysafe.core.law.conditions import ConditionError
+from toysafe.core.law.knowledge import (
     Determination,
     Editions,
     KnowledgeBase,
@@ -19,7 +19,7 @@ from toysafe.core.knowledge import (
     Requirement,
 )
 
-KB_DIR = Path(__file__).parent / "kb"
+KB_DIR = Path(__file__).parent.parent / "kb"
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

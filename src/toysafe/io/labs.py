@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from toysafe.core.labs import LabRegistry, LabRow
-from toysafe.input_errors import (
+from toysafe.core.evidence.labs import LabRegistry, LabRow
+from toysafe.io.errors import (
     InputError,
     describe_validation_error,
     malformed_csv_is_input_error,

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from toysafe.core import seal
-from toysafe.input_errors import InputError
+from toysafe.core.certificates import seal
+from toysafe.io.errors import InputError
 
 FORMAT = "toysafe/audit-pack@1"
 MANIFEST = "manifest.json"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
-from toysafe.core.dates import age_phrase, from_age, parse_date
-from toysafe.core.facts import ComponentFacts, ProductFacts
-from toysafe.core.vocabulary import FEATURES, FIBERS, MATERIALS
+from toysafe.core.law.dates import age_phrase, from_age, parse_date
+from toysafe.core.law.facts import ComponentFacts, ProductFacts
+from toysafe.core.law.vocabulary import FEATURES, FIBERS, MATERIALS
 
 
 class ConditionError(ValueError):

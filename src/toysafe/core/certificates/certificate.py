@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from toysafe.core.assessment import Assessment
-from toysafe.core.labreport import LabReport
-from toysafe.core.labs import LabRegistry
-from toysafe.core.party import Party
-from toysafe.core.profile import Profile
-from toysafe.core.verification import Verification
+from toysafe.core.certificates.party import Party
+from toysafe.core.evidence.labreport import LabReport
+from toysafe.core.evidence.labs import LabRegistry
+from toysafe.core.evidence.verification import Verification
+from toysafe.core.law.assessment import Assessment
+from toysafe.core.law.profile import Profile
 
 FORMAT = "toysafe/certificate@1"
 ATTESTATION = {

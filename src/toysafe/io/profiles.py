@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from toysafe.core.profile import Profile
-from toysafe.input_errors import InputError, describe_validation_error
+from toysafe.core.law.profile import Profile
+from toysafe.io.errors import InputError, describe_validation_error
 
 __all__ = ["InputError", "parse_document", "profile_from_data", "read_profile"]
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from toysafe.core.dates import from_age
-from toysafe.core.profile import Component, Profile
-from toysafe.core.vocabulary import FEATURES, MOUTHING_FEATURES
+from toysafe.core.law.dates import from_age
+from toysafe.core.law.profile import Component, Profile
+from toysafe.core.law.vocabulary import FEATURES, MOUTHING_FEATURES
 
 MOUTHING_PRESUMED_UNDER_MONTHS = 72  # CPSC toy guidance: toys for children under 6
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from toysafe.core.assessment import Assessment
-from toysafe.core.facts import ComponentFacts, mouthing
-from toysafe.core.knowledge import KnowledgeBase
-from toysafe.core.profile import Profile
-from toysafe.core.verify import limits_for
+from toysafe.core.evidence.verify import limits_for
+from toysafe.core.law.assessment import Assessment
+from toysafe.core.law.facts import ComponentFacts, mouthing
+from toysafe.core.law.knowledge import KnowledgeBase
+from toysafe.core.law.profile import Profile
 
 
 @dataclass(frozen=True, slots=True)

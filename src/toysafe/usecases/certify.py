@@ -12,19 +12,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from toysafe.core import seal
-from toysafe.core.certificate import CertificateError, build_certificate
-from toysafe.core.engine import assess
-from toysafe.core.labreport import LabReport
-from toysafe.core.labs import LabRegistry
-from toysafe.core.party import Party
-from toysafe.core.profile import Profile
-from toysafe.core.verification import Verification
-from toysafe.core.verify import verify
-from toysafe.input_errors import InputError, describe_validation_error
-from toysafe.kbload import default_kb
-from toysafe.keys import SigningKey
-from toysafe.profile_io import parse_document
+from toysafe.core.certificates import seal
+from toysafe.core.certificates.certificate import CertificateError, build_certificate
+from toysafe.core.certificates.party import Party
+from toysafe.core.evidence.labreport import LabReport
+from toysafe.core.evidence.labs import LabRegistry
+from toysafe.core.evidence.verification import Verification
+from toysafe.core.evidence.verify import verify
+from toysafe.core.law.engine import assess
+from toysafe.core.law.profile import Profile
+from toysafe.io.errors import InputError, describe_validation_error
+from toysafe.io.kb import default_kb
+from toysafe.io.keys import SigningKey
+from toysafe.io.profiles import parse_document
 
 
 def read_party(path: Path) -> Party:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from toysafe.core.assessment import (
+from toysafe.core.law.assessment import (
     Alert,
     Applicable,
     Assessment,
@@ -13,11 +13,11 @@ from toysafe.core.assessment import (
     NotApplicable,
     WarningDue,
 )
-from toysafe.core.conditions import TraceStep
-from toysafe.core.dates import age_phrase, from_age
-from toysafe.core.facts import ComponentFacts, ProductFacts, derive
-from toysafe.core.knowledge import Determination, KnowledgeBase, Requirement, Statement
-from toysafe.core.profile import CHILDREN_MAX_MONTHS, TOY_STANDARD_UNDER_MONTHS, Profile
+from toysafe.core.law.conditions import TraceStep
+from toysafe.core.law.dates import age_phrase, from_age
+from toysafe.core.law.facts import ComponentFacts, ProductFacts, derive
+from toysafe.core.law.knowledge import Determination, KnowledgeBase, Requirement, Statement
+from toysafe.core.law.profile import CHILDREN_MAX_MONTHS, TOY_STANDARD_UNDER_MONTHS, Profile
 
 GENERAL_USE_NO_LAB = (
     "not a children's product: a general certificate may rest on a reasonable testing program; "

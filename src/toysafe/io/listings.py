@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from toysafe.input_errors import InputError, malformed_csv_is_input_error
+from toysafe.io.errors import InputError, malformed_csv_is_input_error
 
 SKU_COLUMNS = ("seller-sku", "item_sku", "sku")
 ASIN_COLUMNS = ("asin1", "asin", "merchant_suggested_asin")

@@ -9,15 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from toysafe.core.assessment import Applicable, Assessment
-from toysafe.core.dates import add_months
-from toysafe.core.facts import ComponentFacts, mouthing
-from toysafe.core.knowledge import KnowledgeBase, Limit, Requirement
-from toysafe.core.labreport import LabReport, Result
-from toysafe.core.labs import LabRegistry
-from toysafe.core.profile import Component, Profile
-from toysafe.core.units import UnitError, convert, factor, known_unit
-from toysafe.core.verification import (
+from toysafe.core.evidence.labreport import LabReport, Result
+from toysafe.core.evidence.labs import LabRegistry
+from toysafe.core.evidence.units import UnitError, convert, factor, known_unit
+from toysafe.core.evidence.verification import (
     SEVERITY,
     ComponentCheck,
     Evidence,
@@ -26,6 +21,11 @@ from toysafe.core.verification import (
     Status,
     Verification,
 )
+from toysafe.core.law.assessment import Applicable, Assessment
+from toysafe.core.law.dates import add_months
+from toysafe.core.law.facts import ComponentFacts, mouthing
+from toysafe.core.law.knowledge import KnowledgeBase, Limit, Requirement
+from toysafe.core.law.profile import Component, Profile
 
 CERTIFICATION_PERIOD = ("marketplace-certification-period", "default")
 PERIODIC_TESTING = "16CFR1107.21"

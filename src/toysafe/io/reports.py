@@ -16,13 +16,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from toysafe.core.labreport import LabReport
-from toysafe.input_errors import (
+from toysafe.core.evidence.labreport import LabReport
+from toysafe.io.errors import (
     InputError,
     describe_validation_error,
     malformed_csv_is_input_error,
 )
-from toysafe.profile_io import parse_document
+from toysafe.io.profiles import parse_document
 
 REPORT_COLUMNS = (
     "report_no",

@@ -9,10 +9,10 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
-from toysafe.core.assessment import Summary
-from toysafe.core.engine import assess
-from toysafe.kbload import default_kb
-from toysafe.profile_io import InputError, profile_from_data
+from toysafe.core.law.assessment import Summary
+from toysafe.core.law.engine import assess
+from toysafe.io.kb import default_kb
+from toysafe.io.profiles import InputError, profile_from_data
 
 Result = Summary | InputError
 

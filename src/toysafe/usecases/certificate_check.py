@@ -9,9 +9,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from toysafe.core import seal
-from toysafe.input_errors import InputError
-from toysafe.keys import trusted_public_key
+from toysafe.core.certificates import seal
+from toysafe.io.errors import InputError
+from toysafe.io.keys import trusted_public_key
 
 
 def _trusted(key: Path | None, workspace: Path | None) -> Ed25519PublicKey | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from toysafe.core.conditions import TraceStep, step_dict
+from toysafe.core.law.conditions import TraceStep, step_dict
 
 CertificateType = Literal["CPC", "GCC", "none"]
 

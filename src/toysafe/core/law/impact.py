@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from toysafe.core.dates import ManufactureDate
-from toysafe.core.engine import assess
-from toysafe.core.knowledge import KnowledgeBase
-from toysafe.core.profile import Profile
+from toysafe.core.law.dates import ManufactureDate
+from toysafe.core.law.engine import assess
+from toysafe.core.law.knowledge import KnowledgeBase
+from toysafe.core.law.profile import Profile
 
 
 @dataclass

@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 import rfc8785
 
-from toysafe.core.dates import add_months
-from toysafe.core.labreport import LabReport
-from toysafe.core.profile import Profile
+from toysafe.core.evidence.labreport import LabReport
+from toysafe.core.law.dates import add_months
+from toysafe.core.law.profile import Profile
 
 EXPIRING_DAYS = 60
 MATERIAL_FIELDS = ("material", "accessible", "mouth_contact", "small_part", "fiber", "unfinished")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from toysafe.core.assessment import Assessment
-from toysafe.core.dates import ManufactureDate
-from toysafe.core.party import Party
-from toysafe.core.profile import Profile
+from toysafe.core.certificates.party import Party
+from toysafe.core.law.assessment import Assessment
+from toysafe.core.law.dates import ManufactureDate
+from toysafe.core.law.profile import Profile
 
 SIGNALS = ("WARNING:", "CAUTION:", "DANGER:")
 

@@ -1,0 +1,1 @@
+"""Lab evidence: reports, the lab registry, units, verification and test plans."""

@@ -1,0 +1,1 @@
+"""The law: vocabulary, profiles, facts, the condition language, the KB and the engine."""

@@ -1,0 +1,1 @@
+"""The marketplace program (contract section 8): policy, requests, triggers, enforcement."""

@@ -1,0 +1,1 @@
+"""Readers and writers of files: profiles, lab reports, labs, listings, eFiling, KB, keys."""

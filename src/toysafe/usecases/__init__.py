@@ -1,0 +1,2 @@
+"""Use cases: what combines the core with files, rendering and storage (certify, audit pack,
+batch)."""
