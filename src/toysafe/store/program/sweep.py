@@ -1175,3 +1175,14 @@ def _kinds(triggers: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
 
 def _worse(a: str, b: str) -> str:
     return b if SEVERITY_RANK.get(b, 0) > SEVERITY_RANK.get(a, 0) else a
+
+
+def refresh_accounts(s: Session, as_of: date, actor: str) -> SweepResult:
+    """Recompute the trusted tier and account health (P10, P12) now, inside the caller's
+    transaction: for a decision that opened or resolved a violation (a critical one suspends at
+    once). Returns what changed, as the sweep reports it."""
+    version, policy = policies.get(s)
+    sw = Sweep(s, as_of, actor, version, policy, lambda _: None)
+    sw.tier()
+    sw.health()
+    return sw.result
