@@ -69,7 +69,7 @@ def seller_ids(s: Session, slugs: Iterable[str]) -> tuple[dict[str, int], int]:
         rows = s.execute(
             select(m.Organization.slug, m.Organization.id).where(m.Organization.slug.in_(part))
         )
-        found.update(dict(rows.tuples().all()))
+        found.update(dict(rows.all()))
     missing = [slug for slug in wanted if slug not in found]
     if missing:
         s.execute(insert(table(m.Organization)), [{"slug": x, "name": x} for x in missing])
@@ -77,7 +77,7 @@ def seller_ids(s: Session, slugs: Iterable[str]) -> tuple[dict[str, int], int]:
             rows = s.execute(
                 select(m.Organization.slug, m.Organization.id).where(m.Organization.slug.in_(part))
             )
-            found.update(dict(rows.tuples().all()))
+            found.update(dict(rows.all()))
         market = marketplace_org(s)
         if market is not None:
             enroll(s, market, [found[x] for x in missing])

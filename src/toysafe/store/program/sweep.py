@@ -272,7 +272,7 @@ class Sweep:
 
     def slug(self, org_id: int) -> str:
         if not self.slugs:
-            self.slugs = dict(self.s.execute(select(ORG.c.id, ORG.c.slug)).tuples().all())
+            self.slugs = dict(self.s.execute(select(ORG.c.id, ORG.c.slug)).all())
         return self.slugs.get(org_id) or str(org_id)
 
     def outbox(self, rows: list[dict[str, Any]]) -> None:
@@ -397,18 +397,14 @@ class Sweep:
                 select(D.c.seller_org_id, func.count())
                 .where(D.c.decision == "approve", D.c.decided_on <= self.day)
                 .group_by(D.c.seller_org_id)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         violations: dict[int, int] = dict(
             self.s.execute(
                 select(V.c.seller_org_id, func.count())
                 .where(V.c.opened < self.day, V.c.opened > start)
                 .group_by(V.c.seller_org_id)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         self.trusted = {
             sid: (self.day - since).days >= t.min_account_age_days
@@ -586,9 +582,9 @@ class Sweep:
         if not found:
             return
         open_by_listing = dict(
-            self.s.execute(select(Rq.c.listing_pk, Rq.c.id).where(Rq.c.state.in_(OPEN_STATES)))
-            .tuples()
-            .all()
+            self.s.execute(
+                select(Rq.c.listing_pk, Rq.c.id).where(Rq.c.state.in_(OPEN_STATES))
+            ).all()
         )
         info: dict[int, Any] = {}
         pks = sorted(found)
@@ -755,7 +751,7 @@ class Sweep:
             have.update(
                 self.s.execute(
                     select(T.c.request_id, T.c.kind, T.c.ref).where(T.c.request_id.in_(part))
-                ).tuples()
+                ).all()
             )
         self.ex(
             insert(T), [r for r in trig_rows if (r["request_id"], r["kind"], r["ref"]) not in have]
@@ -788,7 +784,7 @@ class Sweep:
                     select(H.c.request_id, H.c.ref).where(
                         H.c.request_id.in_(part), H.c.event == "reminded"
                     )
-                ).tuples()
+                ).all()
             )
         history, notes = [], []
         for r in rows:
