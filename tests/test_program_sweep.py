@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select, update
 from toysafe.core.program.policy import audit_draw
 from toysafe.io.profiles import read_profile
 from toysafe.io.program import parse_complaints, parse_listings, policy_from_data
+from toysafe.store import models as m
 from toysafe.store.db import Store
 from toysafe.store.program import models as pm
 from toysafe.store.program import policies, views
@@ -191,7 +192,7 @@ def test_a_listing_leaving_the_program_closes_its_request(store: Store) -> None:
     assert reqs(store, D0)[0]["state"] == "not_applicable"
 
 
-# --- P2 and P3 ------------------------------------------------------------------------------------
+# --- P2 and P3 ----------------------------------------------------------------------------
 
 
 def complaints(store: Store, lines: list[str], on: date) -> None:
@@ -347,7 +348,7 @@ def test_exemption_outranks_an_automatic_trigger(store: Store) -> None:
     assert run(store, D0)["opened"] == []
 
 
-# --- P5, P6 ------------------------------------------------------------------------------------
+# --- P5, P6 -------------------------------------------------------------------------------
 
 
 def test_p5_due_and_reminders(store: Store) -> None:
@@ -403,13 +404,15 @@ def test_p6_catching_up_applies_every_step_passed(store: Store) -> None:
     assert [a["action"] for a in out["actions"]] == ["suppressed", "removed"]
 
 
-# --- P10, P12 ------------------------------------------------------------------------------------
+# --- P10, P12 -----------------------------------------------------------------------------
 
 
-def add_violation(store: Store, seller: str, severity: str, opened: date, resolved: date | None = None) -> None:  # fmt: skip
-    O = table(__import__("toysafe.store.models").store.models.Organization)
+def add_violation(
+    store: Store, seller: str, severity: str, opened: date, resolved: date | None = None
+) -> None:
+    org = table(m.Organization)
     with store.transaction() as s:
-        sid = s.scalar(select(O.c.id).where(O.c.slug == seller))
+        sid = s.scalar(select(org.c.id).where(org.c.slug == seller))
         s.execute(
             insert(table(pm.ViolationRow)),
             [
@@ -491,7 +494,7 @@ def test_p12_trusted_tier_response_days_and_never_in_seller_view(store: Store) -
     assert "trusted" not in trusted
 
 
-# --- P13, P14, dry run -----------------------------------------------------------------------------
+# --- P13, P14, dry run --------------------------------------------------------------------
 
 
 def test_p14_a_second_run_for_the_same_date_changes_nothing(store: Store) -> None:
