@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from toysafe.core.program.decisions import Reasons
 from toysafe.core.program.precheck import Finding
 
 _WHAT: dict[str, str] = {
@@ -40,6 +41,11 @@ _NEXT: dict[str, str] = {
     "fix_product_and_retest": "Fix the product (materials, design), retest it, and submit the "
     "new report; the listing stays down until then.",
     "await_review": "A reviewer will look at the documents; you will be told the decision.",
+    # next steps of decisions and actions (statements of reasons, P13)
+    "resubmit_before_due": "Correct what the findings name and submit again before the due date.",
+    "renew_before_valid_until": "Nothing now; submit current evidence before the approval ends.",
+    "appeal_with_evidence": "If the documents are genuine, appeal with the lab's confirmation.",
+    "none": "Nothing: the matter is closed.",
 }
 
 
@@ -74,3 +80,12 @@ def next_step_words(code: str, requirement: str | None = None) -> str:
 def finding_dict(f: Finding) -> dict[str, Any]:
     """A finding as the program's outputs carry it: codes and facts, plus the words."""
     return {**f.to_dict(), "message": finding_text(f), "next_step": next_step_text(f)}
+
+
+def reasons_dict(r: Reasons, how: str | None = None) -> dict[str, Any]:
+    """A statement of reasons as outputs carry it (contract 8.5): the next step in words."""
+    out = r.to_dict()
+    out["next_step"] = next_step_words(r.next_step)
+    if how:
+        out["appeal"]["how"] = how
+    return out

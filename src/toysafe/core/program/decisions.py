@@ -50,7 +50,7 @@ class Reasons:
     facts: tuple[str, ...]
     policy_version: int
     next_step: str  # a next-step code; words are rendered at the edge
-    appeal_until: date | None
+    appeal_until: date
     request: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,11 +60,7 @@ class Reasons:
             "facts": list(self.facts),
             "policy_version": self.policy_version,
             "next_step": self.next_step,
-            "appeal": {
-                "how": "appeal" if self.appeal_until else "none",
-                "request": self.request,
-                "until": self.appeal_until.isoformat() if self.appeal_until else None,
-            },
+            "appeal": {"how": f"appeal {self.request}", "until": self.appeal_until.isoformat()},
         }
 
     @property
@@ -218,7 +214,7 @@ def approve(
         ),
         req.policy_version,
         "renew_before_valid_until",
-        None,
+        appeal_until(as_of, appeal_window_days),
         req.id,
     )
     return Transition(
@@ -336,7 +332,7 @@ def decide_appeal(
             (f"claim: {claim}", f"reason: {reason}", f"request state: {req.state}"),
             req.policy_version,
             "resubmit_before_due" if req.state in OPEN_STATES else "none",
-            None,
+            appeal_until(as_of, appeal_window_days),
             req.id,
         )
         return Transition("uphold", reason, req.state, req.state not in OPEN_STATES, reasons)
@@ -352,7 +348,7 @@ def decide_appeal(
             ),
             req.policy_version,
             "none",
-            None,
+            appeal_until(as_of, appeal_window_days),
             req.id,
         )
         return Transition(
@@ -409,6 +405,6 @@ def precheck_reasons(
         facts,
         req.policy_version,
         nxt,
-        appeal_until(as_of, appeal_window_days) if state == "revision_requested" else None,
+        appeal_until(as_of, appeal_window_days),
         req.id,
     )
