@@ -34,7 +34,7 @@ FormatOpt = Annotated[Fmt, typer.Option("--format")]
 
 def _casework(workspace: Path | None) -> Any:
     from toysafe.io.errors import InputError
-    from toysafe.io.keys import workspace as resolve
+    from toysafe.settings import workspace as resolve
     from toysafe.store.db import open_store
     from toysafe.store.program.casework import Casework
     from toysafe.store.workspace import actor

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
-from toysafe.io.keys import workspace
+from toysafe.settings import settings
 from toysafe.store.db import open_store
 from toysafe.store.program import scheduler
 from toysafe.web.app import create_app
 
+_config = settings()
 store = open_store()
-app = create_app(
-    store, workspace(), secure_cookies=os.environ.get("TOYSAFE_SECURE_COOKIES", "1") == "1"
-)
+app = create_app(store, _config.workspace(), secure_cookies=_config.secure_cookies)
 # The program's daily sweep, once a day at the configured hour (one worker claims each day).
 scheduler.start(store)
