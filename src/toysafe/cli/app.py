@@ -15,6 +15,7 @@ from toysafe.cli import (  # noqa: F401 - importing registers the commands
     portable_cmds,
     product_cmds,
     program_cmds,
+    program_review_cmds,
     report_cmds,
     status_cmds,
     web_cmds,
