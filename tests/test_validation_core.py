@@ -122,7 +122,7 @@ def test_a_missing_requirement_is_not_full_testing_naming_it() -> None:
     out = run(signed(TIC, doc))
     assert out.refusal is None and not out.counts
     assert codes(out) == [("not_full_testing", "missing", "16CFR1303")]
-    assert "16CFR1303" in out.findings[0].facts[0]
+    assert out.findings[0].facts["title"]
 
 
 def test_n_a_for_a_requirement_that_applies_is_a_finding_naming_it() -> None:
@@ -173,7 +173,9 @@ def test_overall_must_agree_with_the_parameters(overall: str, fail_one: bool, me
 def test_a_report_older_than_the_policy_allows() -> None:
     doc = document(TIC, report_issued=date(2024, 12, 1))
     out = run(signed(TIC, doc))
-    assert [(f.code, f.report_no) for f in out.findings] == [("report_too_old", "ETC-2026-0320-01")]
+    assert [(f.code, f.facts["report_no"]) for f in out.findings] == [
+        ("report_too_old", "ETC-2026-0320-01")
+    ]
     assert run(signed(TIC, doc), max_age=500).counts
 
 
@@ -292,7 +294,7 @@ def test_a_report_number_on_file_with_other_content_is_forged() -> None:
     altered = signed(other, document(other, report_issued=date(2026, 1, 21), trf="TRF-X"))
     out = run(altered, [TIC, other], pinned=pinned)
     assert out.refusal is None and out.forged
-    assert [(f.code, f.report_no) for f in out.findings] == [
+    assert [(f.code, f.facts["report_no"]) for f in out.findings] == [
         ("forged_or_altered", "ETC-2026-0320-01")
     ]
 
@@ -365,10 +367,29 @@ def test_one_extension_only_by_the_handling_tic() -> None:
     due = date(2026, 3, 1)
     kw: dict[str, Any] = {"approved": ["sgs-us", "bv-us"], "handling": ["sgs-us"], "days": 60}
     ok = extend(due, tic="sgs-us", already_extended=False, open_=True, **kw)
-    assert not isinstance(ok, tuple) and ok.new_due == date(2026, 4, 30)
-    assert extend(due, tic="bv-us", already_extended=False, open_=True, **kw)[0] == "not_handling"  # type: ignore[index]
-    assert extend(due, tic="x", already_extended=False, open_=True, **kw)[0] == "tic_not_approved"  # type: ignore[index]
-    assert (
-        extend(due, tic="sgs-us", already_extended=True, open_=True, **kw)[0] == "already_extended"
-    )  # type: ignore[index]
-    assert extend(due, tic="sgs-us", already_extended=False, open_=False, **kw)[0] == "closed"  # type: ignore[index]
+    assert not isinstance(ok, str) and ok.new_due == date(2026, 4, 30)
+    assert extend(due, tic="bv-us", already_extended=False, open_=True, **kw) == "not_handling"
+    assert extend(due, tic="x", already_extended=False, open_=True, **kw) == "tic_not_approved"
+    assert extend(due, tic="sgs-us", already_extended=True, open_=True, **kw) == "already_extended"
+    assert extend(due, tic="sgs-us", already_extended=False, open_=False, **kw) == "closed"
+
+
+def test_every_refusal_and_finding_has_words() -> None:
+    from typing import get_args
+
+    from toysafe.core.program.validation import Check, RefusalCode
+    from toysafe.render.validation import _FINDING, _NEXT, _REFUSAL, finding_text, refusal_text
+
+    assert set(_REFUSAL) == set(get_args(RefusalCode))
+    assert set(_FINDING) == set(_NEXT) == set(get_args(Check))
+    doc = document(TIC)
+    doc["parameters"] = [p for p in doc["parameters"] if p["requirement"] != "16CFR1303"]
+    out = run(signed(TIC, doc))
+    assert finding_text(out.findings[0]).startswith("16CFR1303 (Lead in paint")
+    replay = run(
+        signed(TIC, document(TIC)), on_file=on_file(signed(TIC, document(TIC, revision=1)))
+    )
+    assert replay.refusal is not None
+    assert "revision 0 is lower than revision 1 on file for B0TOY00001" in refusal_text(
+        replay.refusal
+    )

@@ -299,10 +299,10 @@ class Refusal:
     """A document that is not accepted at all; nothing of it is stored."""
 
     code: RefusalCode
-    facts: tuple[str, ...] = ()
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "facts": list(self.facts)}
+        return {"code": self.code, "facts": dict(self.facts)}
 
 
 def check_signature(
@@ -311,19 +311,12 @@ def check_signature(
     """The approved TIC whose key signed ``raw`` (the document as received), or the refusal."""
     mine = [t for t in tics if t.id == doc.tic]
     if not mine:
-        return Refusal(
-            "tic_not_approved", (f"TIC '{doc.tic}' is not in the policy's approved_tics",)
-        )
+        return Refusal("tic_not_approved", {"tic": doc.tic})
     if doc.signature.key_id != doc.tic:
-        return Refusal(
-            "unknown_key",
-            (f"signed with key '{doc.signature.key_id}', not the key of TIC '{doc.tic}'",),
-        )
+        return Refusal("unknown_key", {"tic": doc.tic, "key_id": doc.signature.key_id})
     value = _b64(doc.signature.value)
     if value is None or len(value) != 64:
-        return Refusal(
-            "bad_signature", ("signature.value is not the base64 of a 64-byte signature",)
-        )
+        return Refusal("bad_signature", {"tic": doc.tic, "signature": "malformed"})
     body = signing_bytes(raw)
     for tic in mine:
         try:
@@ -331,13 +324,7 @@ def check_signature(
         except (InvalidSignature, ValueError):
             continue
         return tic
-    return Refusal(
-        "bad_signature",
-        (
-            f"the signature does not verify with the key of TIC '{doc.tic}': "
-            "the document was changed after signing, or signed by another key",
-        ),
-    )
+    return Refusal("bad_signature", {"tic": doc.tic, "signature": "does_not_verify"})
 
 
 # --- findings -------------------------------------------------------------------------------
@@ -345,39 +332,21 @@ def check_signature(
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """Why a filed validation does not (yet) count as proof."""
+    """Why a filed validation does not (yet) count as proof: a reason code (contract 8.4 P8),
+    the specific check, and the facts, as data (words are rendered at the edge)."""
 
     code: FindingCode
     check: Check
     requirement: str | None = None
-    report_no: str | None = None
-    facts: tuple[str, ...] = ()
-
-    @property
-    def next_step(self) -> str:
-        return NEXT_STEP[self.check]
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "check": self.check}
-        if self.requirement is not None:
-            out["requirement"] = self.requirement
-        if self.report_no is not None:
-            out["report_no"] = self.report_no
-        out["facts"] = list(self.facts)
-        out["next_step"] = self.next_step
-        return out
-
-
-NEXT_STEP: dict[Check, str] = {
-    "lab_not_accepted": "have a lab CPSC-accepted for that scope on the test date test it",
-    "report_too_old": "retest: the report is older than the policy allows",
-    "missing": "the TIC adds the requirement (full testing, no selection) in a new revision",
-    "na_applies": "the requirement applies: the TIC tests it and issues a new revision",
-    "na_unjustified": "the TIC justifies the n/a in a new revision",
-    "pass_without_data": "the TIC adds the supporting test data in a new revision",
-    "failed": "fix the product and retest; the TIC issues a new revision",
-    "report_pinned": "a reviewer compares the report with the one on file",
-}
+        return {
+            "code": self.code,
+            "check": self.check,
+            "requirement": self.requirement,
+            "facts": dict(self.facts),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,18 +372,14 @@ def _report_age(doc: Validation, max_days: int) -> list[Finding]:
     for r in doc.reports:
         age = (doc.issued - r.issued).days
         if age > max_days:
-            out.append(
-                Finding(
-                    "report_too_old",
-                    "report_too_old",
-                    report_no=r.report_no,
-                    facts=(
-                        f"report {r.report_no} issued {r.issued.isoformat()} is {age} days old "
-                        f"at the validation's issue date {doc.issued.isoformat()}; "
-                        f"the policy allows {max_days} (max_report_age_days)",
-                    ),
-                )
-            )
+            facts = {
+                "report_no": r.report_no,
+                "issued": r.issued.isoformat(),
+                "validation_issued": doc.issued.isoformat(),
+                "age_days": age,
+                "max_report_age_days": max_days,
+            }
+            out.append(Finding("report_too_old", "report_too_old", None, facts))
     return out
 
 
@@ -425,56 +390,24 @@ def _full_testing(doc: Validation, a: Assessment) -> list[Finding]:
     for r in a.requirements:
         p = by_req.get(r.id)
         if p is None:
-            out.append(
-                Finding(
-                    "not_full_testing",
-                    "missing",
-                    r.id,
-                    facts=(f"{r.id} ({r.title}) applies ({'; '.join(r.reasons)}) but is absent",),
-                )
-            )
+            facts: dict[str, Any] = {"title": r.title, "applies_because": list(r.reasons)}
+            out.append(Finding("not_full_testing", "missing", r.id, facts))
         elif p.verdict == "n/a":
-            out.append(
-                Finding(
-                    "not_full_testing",
-                    "na_applies",
-                    r.id,
-                    facts=(
-                        f"{r.id} ({r.title}) is marked n/a, but toysafe's assessment says it "
-                        f"applies: {'; '.join(r.reasons)}",
-                    ),
-                )
-            )
-    for p in doc.parameters:
+            facts = {
+                "title": r.title,
+                "applies_because": list(r.reasons),
+                "justification": p.justification,
+            }
+            out.append(Finding("not_full_testing", "na_applies", r.id, facts))
+    for i, p in enumerate(doc.parameters):
+        where: dict[str, Any] = {"parameter": i}
         if p.verdict == "n/a" and not p.justified:
-            out.append(
-                Finding(
-                    "not_full_testing",
-                    "na_unjustified",
-                    p.requirement,
-                    facts=(f"{p.requirement} is marked n/a without a justification",),
-                )
-            )
+            out.append(Finding("not_full_testing", "na_unjustified", p.requirement, where))
         elif p.verdict == "pass" and not p.has_data:
-            out.append(
-                Finding(
-                    "not_full_testing",
-                    "pass_without_data",
-                    p.requirement,
-                    facts=(f"{p.requirement} is marked pass without supporting data",),
-                )
-            )
+            out.append(Finding("not_full_testing", "pass_without_data", p.requirement, where))
         elif p.verdict == "fail":
-            why = "" if p.requirement in applies else " (toysafe does not find that it applies)"
-            out.append(
-                Finding(
-                    "failed_test",
-                    "failed",
-                    p.requirement,
-                    p.report_no,
-                    (f"{p.requirement} failed{why}",),
-                )
-            )
+            facts = {**where, "applies": p.requirement in applies, "report_no": p.report_no}
+            out.append(Finding("failed_test", "failed", p.requirement, facts))
     return out
 
 
@@ -488,21 +421,22 @@ def _labs(doc: Validation, ctx: Context) -> list[Finding]:
         if p is None or p.verdict != "pass":
             continue  # reported above as missing, n/a or failed
         candidates = [reports[p.report_no]] if p.report_no else list(doc.reports)
-        why: list[str] = []
+        refused: list[dict[str, Any]] = []
         for r in candidates:
-            ok, text = ctx.registry.acceptance(r.cpsc_lab_id, app.id, r.tested_on)
+            ok, why = ctx.registry.acceptance(r.cpsc_lab_id, app.id, r.tested_on)
             if ok:
                 break
-            why.append(f"report {r.report_no}: {text}")
+            refused.append(
+                {
+                    "report_no": r.report_no,
+                    "cpsc_lab_id": r.cpsc_lab_id,
+                    "tested_on": r.tested_on.isoformat(),
+                    "registry": why,  # the registry's own statement, shown as is
+                }
+            )
         else:
             out.append(
-                Finding(
-                    "lab_not_accepted",
-                    "lab_not_accepted",
-                    app.id,
-                    p.report_no,
-                    tuple(why),
-                )
+                Finding("lab_not_accepted", "lab_not_accepted", app.id, {"reports": refused})
             )
     return out
 
@@ -539,18 +473,17 @@ def pin_findings(doc: Validation, pinned: Mapping[str, Pin]) -> list[Finding]:
         pin = pinned.get(r.report_no)
         if pin is None or (pin.issued == r.issued and pin.cpsc_lab_id == r.cpsc_lab_id):
             continue
-        out.append(
-            Finding(
-                "forged_or_altered",
-                "report_pinned",
-                report_no=r.report_no,
-                facts=(
-                    f"report {r.report_no} is on file ({pin.source}) as issued "
-                    f"{pin.issued.isoformat()} by lab {pin.cpsc_lab_id}; this document says "
-                    f"issued {r.issued.isoformat()} by lab {r.cpsc_lab_id}",
-                ),
-            )
-        )
+        facts = {
+            "report_no": r.report_no,
+            "document": "report",
+            "on_file": {
+                "issued": pin.issued.isoformat(),
+                "cpsc_lab_id": pin.cpsc_lab_id,
+                "source": pin.source,
+            },
+            "sent": {"issued": r.issued.isoformat(), "cpsc_lab_id": r.cpsc_lab_id},
+        }
+        out.append(Finding("forged_or_altered", "report_pinned", None, facts))
     return out
 
 
@@ -577,36 +510,22 @@ def placement(doc: Validation, digest: str, current: OnFile | None) -> Placement
     TRF replaces the one on file only when issued later."""
     if current is None:
         return "new"
-    lid = current.listing_id
+    facts = {
+        "listing_id": current.listing_id,
+        "on_file": {
+            "trf": current.trf,
+            "revision": current.revision,
+            "issued": current.issued.isoformat(),
+        },
+        "sent": {"trf": doc.trf, "revision": doc.revision, "issued": doc.issued.isoformat()},
+    }
     if current.trf == doc.trf:
         if doc.revision > current.revision:
             return "replaces"
-        if doc.revision == current.revision:
-            if digest == current.content_hash:
-                return "same"
-            return Refusal(
-                "revision_conflict",
-                (
-                    f"{doc.trf} revision {doc.revision} is on file for {lid} with different "
-                    "content: a change needs a higher revision",
-                ),
-            )
-        return Refusal(
-            "replayed_revision",
-            (
-                f"{doc.trf} revision {doc.revision} is lower than revision "
-                f"{current.revision} on file for {lid}",
-            ),
-        )
-    if doc.issued > current.issued:
-        return "replaces"
-    return Refusal(
-        "stale_validation",
-        (
-            f"{lid} has {current.trf} (issued {current.issued.isoformat()}) on file; "
-            f"{doc.trf} issued {doc.issued.isoformat()} is not later",
-        ),
-    )
+        if doc.revision < current.revision:
+            return Refusal("replayed_revision", facts)
+        return "same" if digest == current.content_hash else Refusal("revision_conflict", facts)
+    return "replaces" if doc.issued > current.issued else Refusal("stale_validation", facts)
 
 
 # --- the whole decision ---------------------------------------------------------------------
@@ -712,14 +631,14 @@ def extend(
     already_extended: bool,
     open_: bool,
     days: int,
-) -> Extension | tuple[ExtensionRefusal, str]:
+) -> Extension | ExtensionRefusal:
     """P5: one extension of ``days`` per request, only by an approved TIC handling it."""
     if not open_:
-        return "closed", "the request is closed"
+        return "closed"
     if tic not in set(approved):
-        return "tic_not_approved", f"TIC '{tic}' is not in the policy's approved_tics"
+        return "tic_not_approved"
     if tic not in set(handling):
-        return "not_handling", f"TIC '{tic}' is not handling this request"
+        return "not_handling"
     if already_extended:
-        return "already_extended", "the request has had its one TIC extension"
+        return "already_extended"
     return Extension(due, due + timedelta(days=days), days)
