@@ -265,3 +265,7 @@ class Enrollment(Base):
     __tablename__ = "enrollments"
     reviewer_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+
+
+# The marketplace program's tables share this metadata (migrations, restore, portability).
+from toysafe.store.program import models as _program_models  # noqa: E402, F401

@@ -1,0 +1,3 @@
+"""Storage of the marketplace program: tables, feeds, policy versions, the sweep."""
+
+from toysafe.store.program import models as models  # noqa: F401 - registers the tables
