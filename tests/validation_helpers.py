@@ -123,3 +123,123 @@ def document(
 
 def signed(tic: Tic, doc: dict[str, Any]) -> dict[str, Any]:
     return sign(copy.deepcopy(doc), tic.key)
+
+
+# --- a marketplace in a store: policy, seller, listing, request --------------------------------
+
+LISTING = "B0TOY00001"
+
+
+def policy_doc(tics: list[Tic], evidence: str = "direct_validation") -> dict[str, Any]:
+    import yaml
+
+    data = yaml.safe_load((EXAMPLES / "program" / "policy.yaml").read_text())
+    data["categories"]["toys"]["evidence"] = evidence
+    data["approved_tics"] = [t.policy_entry() for t in tics]
+    return data
+
+
+def seed(
+    store: Any,
+    tics: list[Tic],
+    *,
+    evidence: str = "direct_validation",
+    listings: tuple[str, ...] = (LISTING,),
+    request_state: str | None = "open",
+    seller: str = "hoppy",
+    opened: date = date(2026, 1, 20),
+) -> dict[str, int]:
+    """A policy (version 1), a seller with listings of the stacker, lab 1001 in the registry,
+    and (unless ``request_state`` is None) an open request on each listing. Returns request ids
+    by listing."""
+    from datetime import timedelta
+
+    from toysafe.core.program.policy import Policy
+    from toysafe.store import models as m
+    from toysafe.store.program import models as pm
+    from toysafe.store.workspace import Workspace
+
+    policy = Policy.model_validate(policy_doc(tics, evidence))
+    ids: dict[str, int] = {}
+    with store.transaction() as s:
+        market = m.Organization(slug="demo-market", name="Demo market")
+        org = m.Organization(slug=seller, name=seller)
+        s.add_all([market, org])
+        s.flush()
+        s.add(
+            pm.PolicyVersion(
+                version=1,
+                digest=policy.digest(),
+                marketplace="demo-market",
+                document=policy.canonical(),
+                loaded_on=opened,
+                loaded_by="tester",
+            )
+        )
+        s.flush()
+        for lid in listings:
+            listing = pm.ProgramListing(
+                listing_id=lid,
+                seller_org_id=org.id,
+                category="toys_and_games",
+                title="Rainbow stacker",
+                brand="Maple & Moss",
+                model="MM-STK-07",
+                min_age_months=12,
+                cautionary_statement="no_warning_applicable",
+                listed_on=opened,
+                in_scope=True,
+                program_category="toys",
+                state="pending",
+                imported_on=opened,
+                updated_on=opened,
+            )
+            s.add(listing)
+            s.flush()
+            if request_state is None:
+                continue
+            req = pm.Request(
+                listing_pk=listing.id,
+                seller_org_id=org.id,
+                category="toys",
+                state=request_state,
+                opened=opened,
+                due=opened + timedelta(days=14),
+                policy_version=1,
+                requirements=[rid for rid, _ in applicable(stacker_profile())],
+                requirements_basis="assessment",
+                extended_days=0,
+                trusted=False,
+            )
+            s.add(req)
+            s.flush()
+            s.add(
+                pm.RequestTrigger(
+                    request_id=req.id,
+                    listing_pk=listing.id,
+                    kind="new_listing",
+                    ref="",
+                    on=opened,
+                    facts={},
+                )
+            )
+            ids[lid] = req.id
+    Workspace(store, "demo-market").import_labs(registry_rows(), AS_OF)
+    return ids
+
+
+def registry_rows(lab_id: str = LAB_ID) -> list[LabRow]:
+    lab = [rid for rid, needs in applicable(stacker_profile()) if needs]
+    scopes = sorted({"16CFR1250" if rid.startswith("F963:") else rid for rid in lab})
+    return [
+        LabRow(
+            cpsc_id=lab_id,
+            name="Example TIC lab",
+            country="US",
+            type="independent",
+            status="accepted",
+            scope=s,
+            accepted_on=date(2012, 1, 1),
+        )
+        for s in scopes
+    ]

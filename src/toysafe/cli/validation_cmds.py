@@ -7,12 +7,26 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from toysafe.cli.common import fail, or_fail
+from toysafe.cli.common import EXIT_NOT_OK, app, fail, or_fail, parse_as_of
 
+
+def _program_app() -> typer.Typer:
+    """The ``program`` command group, shared with the other program command modules."""
+    for group in app.registered_groups:
+        if group.name == "program" and group.typer_instance is not None:
+            return group.typer_instance
+    group_app = typer.Typer(
+        help="The marketplace program (contract section 8).", no_args_is_help=True
+    )
+    app.add_typer(group_app, name="program")
+    return group_app
+
+
+program = _program_app()
 validations_app = typer.Typer(
     name="validations",
     help="TIC direct validations (toysafe/validation@1): sign, file.",
@@ -21,6 +35,13 @@ validations_app = typer.Typer(
 tic_key_app = typer.Typer(
     name="tic-key", help="Signing keys for TICs (Ed25519).", no_args_is_help=True
 )
+program.add_typer(validations_app, name="validations")
+program.add_typer(tic_key_app, name="tic-key")
+
+Workspace = Annotated[
+    Path | None, typer.Option("--workspace", help="Workspace folder (default: TOYSAFE_HOME or .)")
+]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="As of DATE (YYYY-MM-DD).")]
 
 
 class Fmt(StrEnum):
@@ -70,3 +91,101 @@ def tic_key_new(
     else:
         typer.echo(public)
         typer.echo(f"private key written to {out} (keep it secret)", err=True)
+
+
+def _validations(workspace: Path | None) -> Any:
+    from toysafe.io.errors import InputError
+    from toysafe.store.db import open_store
+    from toysafe.store.program.validations import Validations
+    from toysafe.store.workspace import actor
+
+    try:
+        return Validations(open_store(workspace), actor())
+    except InputError as e:
+        fail(str(e))
+
+
+@validations_app.command("add")
+def add_cmd(
+    file: Annotated[Path, typer.Argument(help="The signed toysafe/validation@1 JSON a TIC sent.")],
+    workspace: Workspace = None,
+    as_of: AsOf = None,
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+) -> None:
+    """File a TIC's validation (the marketplace filing what a TIC sent): exit 0 when filed
+    (findings included), 1 when refused (nothing stored), 2 on bad input."""
+    from toysafe.io.errors import InputError
+    from toysafe.io.validations import read_raw
+
+    when = parse_as_of(as_of)
+    raw = or_fail(read_raw, file)
+    vals = _validations(workspace)
+    try:
+        filing = vals.add(raw, str(file), when)
+    except InputError as e:
+        fail(str(e))
+    out = filing.to_dict()
+    if fmt is Fmt.json:
+        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        _print_filing(out)
+    if filing.refused:
+        raise typer.Exit(EXIT_NOT_OK)
+
+
+def _print_filing(out: dict[str, Any]) -> None:
+    head = f"{out['trf']} revision {out['revision']} from {out['tic']}"
+    if not out["accepted"]:
+        typer.echo(f"refused: {head}: {out['refusal']['message']}")
+        return
+    if out["unchanged"]:
+        typer.echo(f"unchanged: {head} is already on file")
+        return
+    places = ", ".join(f"{x['listing_id']} ({x['placement']})" for x in out["listings"])
+    verdict = "counts as proof" if out["counts"] else f"{len(out['findings'])} finding(s)"
+    typer.echo(f"filed: {head} for {places}: {verdict}")
+    for f in out["findings"]:
+        typer.echo(f"  - [{f['code']}] {f['message']}")
+        typer.echo(f"    next: {f['next_step']}")
+    for r in out["requests"]:
+        if r.get("request") and r.get("state"):
+            typer.echo(f"  {r['request']} ({r['listing_id']}): {r['state']}")
+        elif r.get("request"):
+            typer.echo(f"  {r['request']} ({r['listing_id']}): unchanged ({r['note']})")
+        else:
+            typer.echo(f"  {r['listing_id']}: no open request; the validation stays on file")
+
+
+@program.command("extend")
+def extend_cmd(
+    request: Annotated[str, typer.Argument(help="The request, e.g. REQ-000007.")],
+    tic: Annotated[str, typer.Option("--tic", help="The TIC granting it (handling the request).")],
+    workspace: Workspace = None,
+    as_of: AsOf = None,
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+) -> None:
+    """P5: the one TIC extension of a request (tic_extension_days), by the TIC handling it."""
+    from toysafe.io.errors import InputError
+    from toysafe.store.program.validations import ValidationRefused
+
+    when = parse_as_of(as_of)
+    vals = _validations(workspace)
+    try:
+        out = vals.extend(request, tic, when)
+    except InputError as e:
+        fail(str(e))
+    except LookupError as e:
+        fail(str(e).strip("'\""))
+    except ValidationRefused as e:
+        if fmt is Fmt.json:
+            typer.echo(json.dumps({"refused": e.code, "message": e.message}))
+        else:
+            typer.echo(f"refused: {e.message}")
+        raise typer.Exit(EXIT_NOT_OK) from None
+    if fmt is Fmt.json:
+        typer.echo(json.dumps(out, indent=2))
+    else:
+        typer.echo(
+            f"{out['request']} extended by {out['days']} days by {out['tic']}: "
+            f"due {out['due_before']} -> {out['due']}"
+        )
