@@ -90,12 +90,11 @@ class Validations:
                 select(pm.ProgramListing).where(pm.ProgramListing.listing_id.in_(doc.listing_ids))
             )
         }
+        owners = {r.seller_org_id for r in rows.values()}
         sellers: dict[int, str] = {
-            oid: slug
-            for oid, slug in s.execute(
-                select(m.Organization.id, m.Organization.slug).where(
-                    m.Organization.id.in_({r.seller_org_id for r in rows.values()})
-                )
+            row.id: row.slug
+            for row in s.execute(
+                select(m.Organization.id, m.Organization.slug).where(m.Organization.id.in_(owners))
             )
         }
         categories: list[Category] = []
