@@ -7,6 +7,7 @@ from toysafe.cli import (  # noqa: F401 - importing registers the commands
     certificate_cmds,
     evidence_cmds,
     portable_cmds,
+    program_cmds,
     validation_cmds,
     web_cmds,
     workspace_cmds,

@@ -35,7 +35,7 @@ class PolicyVersion(Base):
 
     __tablename__ = "program_policies"
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    digest: Mapped[str] = mapped_column(String(64), index=True)
     marketplace: Mapped[str] = mapped_column(String(60))
     document: Mapped[dict[str, Any]]
     loaded_on: Mapped[date] = mapped_column(Date)

@@ -75,8 +75,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.PrimaryKeyConstraint("version", name=op.f("pk_program_policies")),
-        sa.UniqueConstraint("digest", name=op.f("uq_program_policies_digest")),
     )
+    with op.batch_alter_table("program_policies", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_program_policies_digest"), ["digest"], unique=False)
     op.create_table(
         "program_sweeps",
         sa.Column("as_of", sa.Date(), nullable=False),

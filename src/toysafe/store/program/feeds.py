@@ -1,0 +1,211 @@
+"""Marketplace feeds into the program (contract 8.2): listings and complaints, in bulk.
+
+Listings: a new id is inserted; a known one has its changed attributes updated, and the change
+(before and after) is kept in ``program_listing_history``; a listing missing from the feed is
+never deleted. Complaints: an id seen before is skipped. One transaction per file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from toysafe.io.program import ComplaintRow, ListingRow
+from toysafe.store import models as m
+from toysafe.store.db import Store
+from toysafe.store.program import models as pm
+
+CHUNK = 5000
+ATTRIBUTES = (
+    "category",
+    "title",
+    "brand",
+    "model",
+    "min_age_months",
+    "cautionary_statement",
+    "listed_on",
+    "sku",
+)
+
+
+def table(model: type[m.Base]) -> Table:
+    t = model.__table__
+    assert isinstance(t, Table)
+    return t
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    added: int
+    updated: int
+    unchanged: int
+    sellers_added: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "sellers_added": self.sellers_added,
+        }
+
+
+def seller_ids(s: Session, slugs: Iterable[str]) -> tuple[dict[str, int], int]:
+    """Organization ids of these seller slugs; a seller the workspace does not know yet is
+    created (its name is its slug) and enrolled with the marketplace of the current policy."""
+    wanted = sorted(set(slugs))
+    found: dict[str, int] = {}
+    for part in chunks(wanted):
+        rows = s.execute(
+            select(m.Organization.slug, m.Organization.id).where(m.Organization.slug.in_(part))
+        )
+        found.update(dict(rows.tuples().all()))
+    missing = [slug for slug in wanted if slug not in found]
+    if missing:
+        s.execute(insert(table(m.Organization)), [{"slug": x, "name": x} for x in missing])
+        for part in chunks(missing):
+            rows = s.execute(
+                select(m.Organization.slug, m.Organization.id).where(m.Organization.slug.in_(part))
+            )
+            found.update(dict(rows.tuples().all()))
+        market = marketplace_org(s)
+        if market is not None:
+            enroll(s, market, [found[x] for x in missing])
+    return found, len(missing)
+
+
+def marketplace_org(s: Session) -> int | None:
+    """The organization of the current policy's marketplace, if a policy is loaded."""
+    slug = s.scalar(
+        select(pm.PolicyVersion.marketplace).order_by(pm.PolicyVersion.version.desc()).limit(1)
+    )
+    if slug is None:
+        return None
+    return s.scalar(select(m.Organization.id).where(m.Organization.slug == slug))
+
+
+def enroll(s: Session, market_id: int, org_ids: Sequence[int]) -> None:
+    """Enroll sellers with the marketplace (so that its reviewers see them), once."""
+    have = set(
+        s.scalars(select(m.Enrollment.org_id).where(m.Enrollment.reviewer_org_id == market_id))
+    )
+    new = [{"reviewer_org_id": market_id, "org_id": o} for o in set(org_ids) - have]
+    if new:
+        s.execute(insert(table(m.Enrollment)), new)
+
+
+def import_listings(
+    store: Store, rows: Sequence[ListingRow], as_of: date, actor: str, source: str | None = None
+) -> ImportResult:
+    with store.transaction() as s:
+        sellers, sellers_added = seller_ids(s, (r.seller for r in rows))
+        existing: dict[str, dict[str, Any]] = {}
+        t = table(pm.ProgramListing)
+        cols = [t.c.id, t.c.listing_id, t.c.seller_org_id, *(t.c[a] for a in ATTRIBUTES)]
+        for part in chunks([r.listing_id for r in rows]):
+            for rec in s.execute(select(*cols).where(t.c.listing_id.in_(part))).mappings():
+                existing[rec["listing_id"]] = dict(rec)
+        new, changed, history = [], [], []
+        unchanged = 0
+        for r in rows:
+            values = {**r.attributes(), "seller_org_id": sellers[r.seller]}
+            old = existing.get(r.listing_id)
+            if old is None:
+                new.append(
+                    {
+                        "listing_id": r.listing_id,
+                        **values,
+                        "state": "pending",
+                        "imported_on": as_of,
+                        "updated_on": as_of,
+                    }
+                )
+                continue
+            delta = {k: v for k, v in values.items() if old[k] != v}
+            if not delta:
+                unchanged += 1
+                continue
+            changed.append(
+                {"b_id": old["id"], "b_on": as_of, **{f"b_{k}": v for k, v in values.items()}}
+            )
+            history.append(
+                {
+                    "listing_pk": old["id"],
+                    "changed_on": as_of,
+                    "changes": {k: [_json(old[k]), _json(v)] for k, v in delta.items()},
+                    "source": source,
+                }
+            )
+        for part in chunks(new):
+            s.execute(insert(t), list(part))
+        if changed:
+            stmt = (
+                update(t)
+                .where(t.c.id == bindparam("b_id"))
+                .values(
+                    seller_org_id=bindparam("b_seller_org_id"),
+                    updated_on=bindparam("b_on"),
+                    product_id=None,  # relinked by the next sweep (the sku may have changed)
+                    **{a: bindparam(f"b_{a}") for a in ATTRIBUTES},
+                )
+            )
+            s.connection().execute(stmt, changed)
+            s.execute(insert(table(pm.ListingChange)), history)
+        result = ImportResult(len(new), len(changed), unchanged, sellers_added)
+        log(s, as_of, actor, "listings_imported", source or "listings", None, result.to_dict())
+    return result
+
+
+def import_complaints(
+    store: Store, rows: Sequence[ComplaintRow], as_of: date, actor: str, source: str | None = None
+) -> ImportResult:
+    with store.transaction() as s:
+        seen: set[str] = set()
+        t = table(pm.Complaint)
+        for part in chunks([r.complaint_id for r in rows]):
+            seen.update(s.scalars(select(t.c.complaint_id).where(t.c.complaint_id.in_(part))))
+        new = [{**r.model_dump(), "imported_on": as_of} for r in rows if r.complaint_id not in seen]
+        for part in chunks(new):
+            s.execute(insert(t), list(part))
+        result = ImportResult(len(new), 0, len(rows) - len(new))
+        log(s, as_of, actor, "complaints_imported", source or "complaints", None, result.to_dict())
+    return result
+
+
+def log(
+    s: Session,
+    on: date,
+    actor: str,
+    kind: str,
+    subject: str,
+    policy_version: int | None,
+    detail: dict[str, Any],
+) -> None:
+    """Append one row to the program's event log."""
+    s.execute(
+        insert(table(pm.ProgramEvent)),
+        [
+            {
+                "on": on,
+                "actor": actor,
+                "kind": kind,
+                "subject": subject[:200],
+                "policy_version": policy_version,
+                "detail": detail,
+            }
+        ],
+    )
+
+
+def _json(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, date) else v
