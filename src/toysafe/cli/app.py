@@ -8,6 +8,7 @@ from toysafe.cli import (  # noqa: F401 - importing registers the commands
     evidence_cmds,
     portable_cmds,
     program_cmds,
+    program_review_cmds,
     validation_cmds,
     web_cmds,
     workspace_cmds,
