@@ -212,3 +212,90 @@ def test_the_tic_handling_a_request_extends_it_once(store: Store) -> None:
         vals.extend("REQ-x", TIC.id, AS_OF)
     with pytest.raises(LookupError):
         vals.extend("REQ-009999", TIC.id, AS_OF)
+
+
+# --- P7/P8: a filed validation is the request's submission ----------------------------------
+
+
+def request_of(store: Store, request_id: int) -> tuple[str, str, date | None, list[str]]:
+    with store.reader() as s:
+        req = s.get(pm.Request, request_id)
+        assert req is not None
+        listing = s.get(pm.ProgramListing, req.listing_pk)
+        assert listing is not None
+        codes = list(s.scalars(select(pm.Finding.code).where(pm.Finding.request_id == req.id)))
+        return req.state, listing.state, listing.valid_until, codes
+
+
+def test_a_clean_validation_approves_the_request(store: Store) -> None:
+    ids = seed(store, [TIC])
+    out = file(store, signed(TIC, document(TIC))).to_dict()
+    [fed] = out["requests"]
+    assert fed["state"] == "approved" and fed["request"] == f"REQ-{ids[LISTING]:06d}"
+    assert request_of(store, ids[LISTING]) == ("approved", "active", date(2027, 1, 20), [])
+    with store.reader() as s:
+        sub = s.scalar(select(pm.Submission))
+        assert sub is not None and sub.channel == "direct_validation"
+        assert sub.validation is not None and sub.validation["trf"] == "TRF-2026-000123"
+        decision = s.scalar(select(pm.DecisionRow))
+        assert decision is not None and decision.automatic and decision.decision == "approve"
+
+
+def test_a_clean_validation_goes_to_a_reviewer_without_auto_approve(store: Store) -> None:
+    ids = seed(store, [TIC])
+    with store.transaction() as s:
+        row = s.get(pm.PolicyVersion, 1)
+        assert row is not None
+        doc = dict(row.document)
+        doc["categories"] = {"toys": {**doc["categories"]["toys"], "auto_approve": False}}
+        row.document = doc
+    file(store, signed(TIC, document(TIC)))
+    assert request_of(store, ids[LISTING])[:2] == ("in_review", "pending")
+
+
+def test_findings_send_the_request_back_for_revision(store: Store) -> None:
+    ids = seed(store, [TIC])
+    doc = document(TIC)
+    doc["parameters"] = [p for p in doc["parameters"] if p["requirement"] != "16CFR1303"]
+    out = file(store, signed(TIC, doc)).to_dict()
+    assert out["requests"][0]["state"] == "revision_requested"
+    assert request_of(store, ids[LISTING]) == (
+        "revision_requested",
+        "pending",
+        None,
+        ["not_full_testing"],
+    )
+    # The TIC's next revision, complete, approves it.
+    assert file(store, signed(TIC, document(TIC, revision=1))).to_dict()["requests"][0][
+        "state"
+    ] == ("approved")
+
+
+def test_a_forged_report_sends_the_request_to_a_person(store: Store) -> None:
+    ids = seed(store, [TIC, OTHER], listings=(LISTING, "B0TOY00002"))
+    file(store, signed(TIC, document(TIC)))
+    forged = document(
+        OTHER, listing_ids=["B0TOY00002"], trf="TRF-X", report_issued=date(2026, 1, 5)
+    )
+    out = file(store, signed(OTHER, forged)).to_dict()
+    assert out["requests"][0]["state"] == "in_review"
+    assert request_of(store, ids["B0TOY00002"])[3] == ["forged_or_altered"]
+
+
+def test_the_listing_checks_apply_to_a_validation_too(store: Store) -> None:
+    ids = seed(store, [TIC])
+    with store.transaction() as s:
+        listing = s.scalar(select(pm.ProgramListing))
+        assert listing is not None
+        listing.min_age_months, listing.model = 6, "MM-STK-99"
+    file(store, signed(TIC, document(TIC)))
+    state, _, _, codes = request_of(store, ids[LISTING])
+    assert state == "revision_requested"
+    assert sorted(codes) == ["age_grade_mismatch", "model_mismatch"]
+
+
+def test_a_documents_category_keeps_the_request_as_it_is(store: Store) -> None:
+    ids = seed(store, [TIC], evidence="documents")
+    out = file(store, signed(TIC, document(TIC))).to_dict()
+    assert out["requests"][0]["note"] == "documents_category"
+    assert request_of(store, ids[LISTING])[0] == "open"
