@@ -104,3 +104,45 @@ def test_add_tampered_and_bad_input(market: tuple[Tic, Path], tmp_path: Path) ->
     bad.write_text(json.dumps({**json.loads(signed.read_text()), "overall": "maybe"}))
     r = ts("program", "validations", "add", str(bad), "--as-of", "2026-02-10")
     assert r.exit_code == 2 and "overall" in r.output
+
+
+def test_end_to_end_the_example_validation_approves_the_stacker(ws_env: DB, tmp_path: Path) -> None:
+    """The marketplace loads a direct-validation policy, imports its listings, sweeps (a
+    new_listing request opens), and files the example validation the demo TIC signed: the
+    request is approved and the listing active."""
+    import yaml
+
+    ex = Path(__file__).parent.parent / "examples"
+    policy = yaml.safe_load((ex / "program" / "policy.yaml").read_text())
+    policy["categories"]["toys"]["evidence"] = "direct_validation"
+    path = tmp_path / "policy-dv.yaml"
+    path.write_text(yaml.safe_dump(policy))
+    steps = [
+        ("init", "--party", str(ex / "party.yaml")),
+        ("labs", "import", str(ex / "labs.csv")),
+        ("program", "policy", "load", str(path), "--as-of", "2026-11-01"),
+        (
+            "program",
+            "listings",
+            "import",
+            str(ex / "program" / "listings.csv"),
+            "--as-of",
+            "2026-11-01",
+        ),
+        ("program", "sweep", "--as-of", "2026-11-02"),
+    ]
+    for step in steps:
+        r = ts(*step)
+        assert r.exit_code == 0, f"{step}: {r.output}"
+    example = ex / "program" / "validation-stacker.json"
+    r = ts(
+        "program", "validations", "add", str(example), "--as-of", "2026-11-06", "--format", "json"
+    )
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["counts"] and out["findings"] == []
+    [fed] = out["requests"]
+    assert fed["listing_id"] == "B0CW00DST7" and fed["state"] == "approved", fed
+    r = ts("program", "listing", "B0CW00DST7", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["state"] == "active"
