@@ -63,6 +63,9 @@ def create_app(store: Store, workspace: Path, secure_cookies: bool = True) -> Fa
     from toysafe.web import api, pages
 
     app.include_router(api.router)
+    from toysafe.web import validation_api
+
+    app.include_router(validation_api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
