@@ -11,22 +11,10 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from toysafe.cli.common import EXIT_NOT_OK, EXIT_OK, app, fail, parse_as_of
+from toysafe.cli.common import EXIT_NOT_OK, EXIT_OK, fail, parse_as_of
+from toysafe.cli.program_cmds import program_app
 
-
-def _program_app() -> typer.Typer:
-    """The ``program`` command group (shared with the policy, feed, sweep and read commands)."""
-    for group in app.registered_groups:
-        if group.name == "program" and group.typer_instance is not None:
-            return group.typer_instance
-    group_app = typer.Typer(
-        help="The marketplace program (contract section 8).", no_args_is_help=True
-    )
-    app.add_typer(group_app, name="program")
-    return group_app
-
-
-program = _program_app()
+program = program_app
 keys = typer.Typer(help="Certificate-signing keys sellers register with the marketplace.")
 program.add_typer(keys, name="keys")
 

@@ -60,9 +60,10 @@ def create_app(store: Store, workspace: Path, secure_cookies: bool = True) -> Fa
         ]
         return JSONResponse({"detail": errors}, status_code=422)
 
-    from toysafe.web import api, pages
+    from toysafe.web import api, pages, program_api
 
     app.include_router(api.router)
+    app.include_router(program_api.router)
     from toysafe.web import validation_api
 
     app.include_router(validation_api.router)

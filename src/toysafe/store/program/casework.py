@@ -380,16 +380,10 @@ class Casework:
         return {**payload, "action": action}
 
     def _refresh_health(self, s: Session, seller_org_id: int, policy: Policy, as_of: date) -> None:
-        """P10 at once for this seller (the daily sweep does the same for everyone)."""
-        import importlib
+        """P10 and P12 at once (a critical violation suspends now, not at the next sweep)."""
+        from toysafe.store.program.sweep import refresh_accounts
 
-        try:  # the sweep's module (branch program) when it has one for a single seller
-            health = importlib.import_module("toysafe.store.program.health")
-        except ImportError:
-            return
-        refresh = getattr(health, "refresh_seller", None)
-        if refresh is not None:
-            refresh(s, seller_org_id, policy, as_of, self.actor)
+        refresh_accounts(s, as_of, self.actor)
 
     @staticmethod
     def _appeal_how(ref: str) -> str:
