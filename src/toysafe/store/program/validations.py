@@ -87,7 +87,10 @@ class Validations:
         rows = {
             r.listing_id: r
             for r in s.scalars(
-                select(pm.ProgramListing).where(pm.ProgramListing.listing_id.in_(doc.listing_ids))
+                select(pm.ProgramListing)
+                .where(pm.ProgramListing.listing_id.in_(doc.listing_ids))
+                .order_by(pm.ProgramListing.id)
+                .with_for_update()  # two filings for one listing take turns (PostgreSQL)
             )
         }
         owners = {r.seller_org_id for r in rows.values()}
@@ -218,23 +221,29 @@ class Validations:
         version: int,
         as_of: date,
     ) -> None:
-        s.add(
-            vm.ValidationFiling(
-                trf=doc.trf,
-                revision=doc.revision,
-                tic=doc.tic,
-                seller=doc.seller,
-                issued=doc.issued,
-                content_hash=outcome.content_hash,
-                listing_ids=list(doc.listing_ids),
-                document=data,
-                findings=[f.to_dict() for f in outcome.findings],
-                counts=outcome.counts,
-                filed_on=as_of,
-                actor=self.actor,
-                policy_version=version,
+        known = s.scalar(
+            select(vm.ValidationFiling.id).where(
+                vm.ValidationFiling.content_hash == outcome.content_hash
             )
         )
+        if known is None:  # a document already filed for some of its listings is kept once
+            s.add(
+                vm.ValidationFiling(
+                    trf=doc.trf,
+                    revision=doc.revision,
+                    tic=doc.tic,
+                    seller=doc.seller,
+                    issued=doc.issued,
+                    content_hash=outcome.content_hash,
+                    listing_ids=list(doc.listing_ids),
+                    document=data,
+                    findings=[f.to_dict() for f in outcome.findings],
+                    counts=outcome.counts,
+                    filed_on=as_of,
+                    actor=self.actor,
+                    policy_version=version,
+                )
+            )
         current = {
             r.listing_pk: r
             for r in s.scalars(
