@@ -18,6 +18,7 @@ from toysafe.cli import (  # noqa: F401 - importing registers the commands
     program_review_cmds,
     report_cmds,
     status_cmds,
+    validation_cmds,
     web_cmds,
 )
 from toysafe.cli.common import app

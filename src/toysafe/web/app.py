@@ -64,6 +64,9 @@ def create_app(store: Store, workspace: Path, secure_cookies: bool = True) -> Fa
 
     app.include_router(api.router)
     app.include_router(program_api.router)
+    from toysafe.web import validation_api
+
+    app.include_router(validation_api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
