@@ -6,6 +6,7 @@ from toysafe.cli import (  # noqa: F401 - importing registers the commands
     assess_cmds,
     certificate_cmds,
     evidence_cmds,
+    keys_cmds,
     portable_cmds,
     web_cmds,
     workspace_cmds,

@@ -24,17 +24,13 @@ from toysafe.core.law.profile import Profile
 from toysafe.io.errors import InputError, describe_validation_error
 from toysafe.io.kb import default_kb
 from toysafe.io.keys import SigningKey
-from toysafe.io.profiles import parse_document
+from toysafe.io.text import parse_document, read_text
 
 
 def read_party(path: Path) -> Party:
     from pydantic import ValidationError
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
-    data = parse_document(text, str(path))
+    data = parse_document(read_text(path), str(path))
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a party mapping (toysafe/party@1)")
     try:
