@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,18 +12,18 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from toysafe.io.errors import InputError
-from toysafe.io.keys import workspace as resolve_workspace
+from toysafe.settings import env_name, settings
 
-URL_ENV = "TOYSAFE_DATABASE_URL"
+URL_ENV = env_name("database_url")
 DB_FILE = "toysafe.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def database_url(ws: Path | None = None) -> str:
-    url = os.environ.get(URL_ENV)
-    if url:
-        return url
-    return f"sqlite:///{resolve_workspace(ws) / DB_FILE}"
+    config = settings()
+    if config.database_url:
+        return config.database_url
+    return f"sqlite:///{config.workspace(ws) / DB_FILE}"
 
 
 def make_engine(url: str) -> Engine:
