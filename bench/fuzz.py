@@ -196,14 +196,18 @@ def mutate_encoding(rng: random.Random, data: bytes) -> bytes:
     return text.encode(enc, "replace") + (b"\xe9" if enc in ("latin-1", "cp1252") else b"")
 
 
-def _leaves(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [path]
-    if isinstance(data, dict):
-        for k, v in data.items():
-            out += _leaves(v, (*path, k))
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            out += _leaves(v, (*path, i))
+def _leaves(data: Any) -> list[tuple[Any, ...]]:
+    out: list[tuple[Any, ...]] = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        out.append(path)
+        if len(path) > 20:
+            continue
+        if isinstance(node, dict):
+            stack.extend((v, (*path, k)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(node))
     return out
 
 

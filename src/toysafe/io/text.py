@@ -99,10 +99,12 @@ def check_text(text: str, source: str) -> None:
         ) from None
 
 
-def parse_document(text: str, source: str) -> Any:
+def parse_document(text: str, source: str, as_json: bool | None = None) -> Any:
     """A YAML or JSON document (JSON when ``source`` ends in ``.json``), checked."""
     check_text(text, source)
-    kind = "JSON" if source.lower().endswith(".json") else "YAML"
+    if as_json is None:
+        as_json = source.lower().endswith(".json")
+    kind = "JSON" if as_json else "YAML"
     try:
         data = _parse_json(text, source) if kind == "JSON" else _parse_yaml(text, source)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
