@@ -193,7 +193,9 @@ def test_appending_to_the_pdf_or_re_signing_the_json_is_caught(issued: Path, ws:
     doc["certificate"]["product"]["name"] = "Something else"
     path.write_text(json.dumps(seal.sign(doc, Ed25519PrivateKey.generate())))
     forged = runner.invoke(app, ["certificate", "verify", str(path)])
-    assert forged.exit_code == 0 and "signed_here: False" in forged.stdout
+    # Contract 7 (1.1): a valid signature by a key nobody trusts is not a valid certificate.
+    assert forged.exit_code == 1 and "signed by an unknown key" in forged.stdout
+    assert "signed_here: False" in forged.stdout
     key = ws / "ws" / ".toysafe" / "keys" / "signing.pem"
     trusted = runner.invoke(app, ["certificate", "verify", str(path), "--key", str(key)])
     assert trusted.exit_code == 1 and "not by the trusted key" in trusted.stdout

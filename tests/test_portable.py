@@ -245,6 +245,10 @@ def test_export_import_export_is_exact(
         "reports": 3,
         "certificates": 1,
         "events": counts["events"],
+        "users": 0,
+        "api_tokens": 0,
+        "lab_shares": 0,
+        "enrollments": 0,
     }
     target = other.store()
     Workspace(target, who="t").init()  # only an organization: still empty, and replaced

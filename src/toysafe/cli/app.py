@@ -9,6 +9,7 @@ from toysafe.cli import (  # noqa: F401 - importing registers the commands
     evidence_cmds,
     impact_cmds,
     init_cmds,
+    keys_cmds,
     labs_cmds,
     listings_cmds,
     lot_cmds,

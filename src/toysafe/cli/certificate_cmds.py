@@ -137,12 +137,17 @@ app.add_typer(certificate_app, name="certificate")
 def certificate_verify(
     file: Annotated[Path, typer.Argument(help="A certificate: <sku>.cpc.json or <sku>.cpc.pdf.")],
     key: Annotated[
-        Path | None, typer.Option("--key", help="Trust only this key (PEM private or public).")
+        Path | None,
+        typer.Option(
+            "--key", help="Trust only this key (PEM public key, certificate or private key)."
+        ),
     ] = None,
     workspace: Annotated[Path | None, typer.Option("--workspace")] = None,
     fmt: Annotated[CertifyFormat, typer.Option("--format")] = CertifyFormat.text,
 ) -> None:
-    """Check that a certificate is exactly as signed: exit 0 valid, 1 changed, 2 unreadable."""
+    """Check that a certificate is exactly as signed, by a trusted key: exit 0 valid, 1 changed
+    or signed by an unknown key, 2 not a certificate. Trusted: the --key given, else this
+    workspace's key or one registered for the certifier (toysafe keys trust)."""
     from toysafe.io.profiles import InputError
     from toysafe.usecases.certificate_check import check_file
 
@@ -157,7 +162,7 @@ def certificate_verify(
     else:
         verdict = "VALID" if result["valid"] else "INVALID"
         typer.echo(f"{verdict}: {file}: {result['reason']}")
-        for k in ("certificate_id", "digest", "key_id", "signed_here"):
+        for k in ("certificate_id", "digest", "key_id", "fingerprint", "signed_here"):
             if result.get(k) is not None:
                 typer.echo(f"  {k}: {result[k]}")
     raise typer.Exit(EXIT_OK if result["valid"] else EXIT_NOT_OK)

@@ -61,16 +61,59 @@ def import_cmd(
     typer.echo(f"imported from {directory}: {summary}")
 
 
+PassphraseFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help="A file whose first line is the passphrase for the keys "
+        "(or set TOYSAFE_BACKUP_PASSPHRASE).",
+    ),
+]
+WithoutKeys = Annotated[
+    bool,
+    typer.Option("--without-keys", help="Leave the signing and session keys out, on purpose."),
+]
+PASSPHRASE_ENV = "TOYSAFE_BACKUP_PASSPHRASE"
+
+
+def _passphrase(file: Path | None) -> bytes | None:
+    import os
+
+    if file is not None:
+        try:
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            fail(f"--passphrase-file: {file}: cannot read: {e}")
+        if not lines or not lines[0]:
+            fail(f"--passphrase-file: {file}: the first line is empty")
+        return lines[0].encode()
+    env = os.environ.get(PASSPHRASE_ENV)
+    return env.encode() if env else None
+
+
 @app.command("backup")
 def backup_cmd(
-    file: Annotated[Path, typer.Argument(help="The zip file to write (replaced if present).")],
+    file: Annotated[Path, typer.Argument(help="Zip file to write.")],
     workspace: WorkspaceOption = None,
+    passphrase_file: PassphraseFile = None,
+    without_keys: WithoutKeys = False,
 ) -> None:
-    """Back the whole workspace up into one zip file."""
+    """Back the whole workspace up into one zip file: the catalog, users, API tokens, lab
+    shares, enrollments, and the keys, encrypted with a passphrase (or left out)."""
+    from toysafe.settings import workspace as resolve
     from toysafe.store.portable import backup
 
-    summary = _run(workspace, False, lambda store: backup(store, file))
+    passphrase = None if without_keys else _passphrase(passphrase_file)
+    reason = "left out on purpose (--without-keys)" if without_keys else "no passphrase was given"
+    home = resolve(workspace)
+    summary = _run(workspace, False, lambda store: backup(store, file, home, passphrase, reason))
     typer.echo(f"backed up to {file}: {summary}")
+    if passphrase is None:
+        typer.echo(
+            f"keys not included ({reason}); give --passphrase-file or {PASSPHRASE_ENV} to "
+            "include them encrypted",
+            err=True,
+        )
 
 
 @app.command("restore")
@@ -80,11 +123,26 @@ def restore_cmd(
         bool, typer.Option("--force", help="Replace a workspace that already holds data.")
     ] = False,
     workspace: WorkspaceOption = None,
+    passphrase_file: PassphraseFile = None,
+    without_keys: WithoutKeys = False,
 ) -> None:
-    """Restore a backup into the workspace (created when missing), all or nothing."""
-    from toysafe.store.portable import restore
+    """Restore a backup into the workspace (created when missing), all or nothing; its keys
+    too when it holds them and the passphrase is given."""
+    from toysafe.settings import workspace as resolve
+    from toysafe.store.access_export import Keys
+    from toysafe.store.portable import restore_workspace
 
-    if not file.is_file():
+    if not file.exists():
         fail(f"{file}: no such file (a backup written by 'toysafe backup')")
-    summary = _run(workspace, True, lambda store: restore(store, file, force))
+    passphrase = None if without_keys else _passphrase(passphrase_file)
+    home = resolve(workspace)
+    keys: list[Keys] = []
+
+    def action(store: Store) -> dict[str, int]:
+        counts, k = restore_workspace(store, file, force, home, passphrase, without_keys)
+        keys.append(k)
+        return counts
+
+    summary = _run(workspace, True, action)
     typer.echo(f"restored from {file}: {summary}")
+    typer.echo(keys[0].explain(), err=not keys[0].files)

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from toysafe.core.certificates import seal
 from toysafe.core.certificates.efiling import efiling_record, flatten
 from toysafe.io.errors import InputError
+from toysafe.io.text import parse_document, read_text
 
 DEFAULT_COLUMNS = Path(__file__).parent / "efiling_columns.yaml"
 
 
 def read_certificate(path: Path) -> dict[str, Any]:
     """A certificate JSON whose signature holds (a changed one is refused)."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: not a readable certificate JSON ({e})") from None
+    doc = parse_document(read_text(path), str(path), as_json=True)
     if not isinstance(doc, dict) or doc.get("format") != "toysafe/certificate@1":
         raise InputError(f"{path}: not a toysafe/certificate@1 document")
     check = seal.check(doc)
@@ -36,21 +31,19 @@ def read_codes(path: Path | None) -> dict[str, str]:
     """CPSC citation codes by requirement id, from a CSV with columns requirement,code."""
     if path is None:
         return {}
-    try:
-        rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+    rows = list(csv.DictReader(io.StringIO(read_text(path))))
     if not rows or not {"requirement", "code"} <= set(rows[0]):
         raise InputError(f"{path}: header: needs the columns requirement,code")
-    return {r["requirement"].strip(): r["code"].strip() for r in rows if r["code"].strip()}
+    return {
+        r["requirement"].strip(): r["code"].strip()
+        for r in rows
+        if isinstance(r["requirement"], str) and isinstance(r["code"], str) and r["code"].strip()
+    }
 
 
 def read_columns(path: Path | None) -> list[dict[str, Any]]:
     source = path or DEFAULT_COLUMNS
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise InputError(f"{source}: cannot read the column mapping ({e})") from None
+    data = parse_document(read_text(source), str(source), as_json=False)
     cols = data.get("columns") if isinstance(data, dict) else None
     if not isinstance(cols, list) or not cols:
         raise InputError(f"{source}: columns: expected a list of {{column, field}}")
@@ -68,8 +61,8 @@ def read_columns(path: Path | None) -> list[dict[str, Any]]:
 
 def template_header(path: Path) -> list[str]:
     try:
-        first = path.read_text(encoding="utf-8-sig").splitlines()[0]
-    except (OSError, IndexError) as e:
+        first = read_text(path).splitlines()[0]
+    except IndexError as e:
         raise InputError(f"{path}: cannot read the template header ({e})") from None
     return [h.strip() for h in next(csv.reader([first]))]
 

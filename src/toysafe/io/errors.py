@@ -48,3 +48,26 @@ def malformed_csv_is_input_error(fn: Any) -> Any:
             raise InputError(f"{source}: malformed CSV: {e}") from None
 
     return wrapper
+
+
+def csv_header_problems(
+    header: list[str], required: tuple[str, ...], known: tuple[str, ...]
+) -> str:
+    """What is wrong with a CSV header: missing, unknown or repeated columns ('' when fine)."""
+    missing = [c for c in required if c not in header]
+    unknown = [c for c in header if c not in known]
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    parts = (
+        ([f"missing column(s) {', '.join(missing)}"] if missing else [])
+        + ([f"unknown column(s) {', '.join(unknown)}"] if unknown else [])
+        + ([f"repeated column(s) {', '.join(repeated)}"] if repeated else [])
+    )
+    return "; ".join(parts)
+
+
+def csv_row_problem(raw: dict[Any, Any], header: list[str]) -> str | None:
+    """A DictReader row with more cells than the header keeps the extras under ``None``."""
+    if None in raw:
+        cells = len(header) + len(raw[None])
+        return f"{cells} cells but the header has {len(header)} columns"
+    return None

@@ -11,37 +11,36 @@ from pydantic import ValidationError
 from toysafe.core.evidence.labs import LabRegistry, LabRow
 from toysafe.io.errors import (
     InputError,
+    csv_header_problems,
+    csv_row_problem,
     describe_validation_error,
     malformed_csv_is_input_error,
 )
+from toysafe.io.text import check_text, read_text
 
 COLUMNS = ("cpsc_id", "name", "country", "type", "status", "scope", "accepted_on")
 OPTIONAL = ("address", "phone", "status_since")
 
 
 def read_labs(path: Path) -> LabRegistry:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
-    return labs_from_csv(text, str(path))
+    return labs_from_csv(read_text(path), str(path))
 
 
 @malformed_csv_is_input_error
 def labs_from_csv(text: str, source: str) -> LabRegistry:
+    check_text(text, source)
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in reader.fieldnames or []]
-    missing = [c for c in COLUMNS if c not in header]
-    unknown = [c for c in header if c not in COLUMNS + OPTIONAL]
-    if missing or unknown:
-        parts = ([f"missing column(s) {', '.join(missing)}"] if missing else []) + (
-            [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
-        )
-        raise InputError(f"{source}: header: {'; '.join(parts)}")
+    problems = csv_header_problems(header, COLUMNS, COLUMNS + OPTIONAL)
+    if problems:
+        raise InputError(f"{source}: header: {problems}")
     rows: list[LabRow] = []
     first: dict[str, tuple[int, LabRow]] = {}
     errors: list[str] = []
     for line, raw in enumerate(reader, start=2):
+        if problem := csv_row_problem(raw, header):
+            errors.append(f"{source} line {line}: {problem}")
+            continue
         data = {k.strip(): v.strip() for k, v in raw.items() if isinstance(v, str) and v.strip()}
         try:
             row = LabRow.model_validate(data)

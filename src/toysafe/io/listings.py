@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from toysafe.io.errors import InputError, malformed_csv_is_input_error
+from toysafe.io.text import MB, check_text, read_text
 
 SKU_COLUMNS = ("seller-sku", "item_sku", "sku")
 ASIN_COLUMNS = ("asin1", "asin", "merchant_suggested_asin")
@@ -33,17 +34,7 @@ ASIN = re.compile(r"[A-Z0-9]{10}")
 
 def read_listings_file(path: Path, marketplace: str = "amazon.com") -> list[dict[str, Any]]:
     """Read a listing file (UTF-8, or Windows-1252 for Amazon's legacy exports)."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: cannot read: not UTF-8 or Windows-1252 text") from None
+    text = read_text(path, limit=200 * MB, fallback="cp1252")
     return read_listings(text, str(path), marketplace)
 
 
@@ -88,6 +79,7 @@ def _find_header(buf: io.StringIO) -> tuple[int, str, list[str]] | None:
 @malformed_csv_is_input_error
 def read_listings(text: str, source: str, marketplace: str = "amazon.com") -> list[dict[str, Any]]:
     """Rows {"marketplace", "listing_id", "sku", "title", "status"}; all or nothing."""
+    check_text(text, source)
     buf = io.StringIO(text.removeprefix("\ufeff"), newline="")
     found = _find_header(buf)
     if found is None:

@@ -19,10 +19,12 @@ from pydantic import ValidationError
 from toysafe.core.evidence.labreport import LabReport
 from toysafe.io.errors import (
     InputError,
+    csv_header_problems,
+    csv_row_problem,
     describe_validation_error,
     malformed_csv_is_input_error,
 )
-from toysafe.io.profiles import parse_document
+from toysafe.io.text import check_text, parse_document, read_text
 
 REPORT_COLUMNS = (
     "report_no",
@@ -66,10 +68,7 @@ def read_reports(paths: list[Path]) -> list[tuple[str, LabReport]]:
 
 
 def read_report_file(path: Path) -> list[tuple[str, LabReport]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+    text = read_text(path)
     if path.suffix.lower() == ".csv":
         return reports_from_csv(text, str(path))
     data = parse_document(text, str(path))
@@ -100,18 +99,18 @@ def _products(text: str, where: str) -> list[dict[str, str]]:
 
 @malformed_csv_is_input_error
 def reports_from_csv(text: str, source: str) -> list[tuple[str, LabReport]]:
+    check_text(text, source)
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in reader.fieldnames or []]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    unknown = [c for c in header if c not in REPORT_COLUMNS + RESULT_COLUMNS]
-    if missing or unknown:
-        parts = ([f"missing column(s) {', '.join(missing)}"] if missing else []) + (
-            [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
-        )
-        raise InputError(f"{source}: header: {'; '.join(parts)}")
+    problems = csv_header_problems(header, REQUIRED_COLUMNS, REPORT_COLUMNS + RESULT_COLUMNS)
+    if problems:
+        raise InputError(f"{source}: header: {problems}")
     grouped: dict[str, tuple[dict[str, Any], list[tuple[int, dict[str, Any]]], int]] = {}
     errors: list[str] = []
     for line, raw in enumerate(reader, start=2):
+        if problem := csv_row_problem(raw, header):
+            errors.append(f"{source} line {line}: {problem}")
+            continue
         row = {k.strip(): (v.strip() if isinstance(v, str) else v) or None for k, v in raw.items()}
         where = f"{source} line {line}: "
         head = {c: row.get(c) for c in REPORT_COLUMNS}

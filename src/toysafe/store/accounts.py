@@ -31,6 +31,9 @@ class Principal:
     lab_cpsc_id: str | None
 
 
+MAX_EMAIL = 100
+
+
 def _hasher():  # type: ignore[no-untyped-def]
     from pwdlib import PasswordHash
 
@@ -72,6 +75,10 @@ class Accounts:
             raise InputError(f"--role: '{role}' is not one of {', '.join(ROLES)}")
         if "@" not in email:
             raise InputError(f"EMAIL: '{email}' is not an e-mail address")
+        if len(email) > MAX_EMAIL:  # an e-mail names the actor of every event (100 characters)
+            raise InputError(f"EMAIL: longer than {MAX_EMAIL} characters")
+        if "\x00" in email or "\x00" in (password or ""):
+            raise InputError("EMAIL: contains a NUL character")
         if role == "lab" and not (lab_cpsc_id and lab_cpsc_id.isdigit() and len(lab_cpsc_id) == 4):
             raise InputError("--lab-id: a lab user needs its 4-digit CPSC lab id")
         if password is not None and len(password) < 10:

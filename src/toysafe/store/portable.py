@@ -29,7 +29,7 @@ import uuid
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Protocol, TypeVar
@@ -51,6 +51,18 @@ from toysafe.io.labs import labs_from_csv
 from toysafe.io.profiles import profile_from_data
 from toysafe.io.reports import report_from_data
 from toysafe.store import models as m
+from toysafe.store.access_export import (
+    ACCESS,
+    KEYS,
+    Access,
+    Keys,
+    export_access,
+    install_keys,
+    pack_keys,
+    read_access,
+    read_keys,
+    write_access,
+)
 from toysafe.store.db import Store
 from toysafe.store.workspace import Workspace, report_digest
 
@@ -101,14 +113,24 @@ def import_workspace(store: Store, src: Path) -> dict[str, int]:
     return _load(store, _Source.directory(src), force=False, hint="import into an empty workspace")
 
 
-def backup(store: Store, file: Path) -> dict[str, int]:
-    """Write the export as one zip; the file appears complete or not at all."""
+def backup(
+    store: Store,
+    file: Path,
+    home: Path | None = None,
+    passphrase: bytes | None = None,
+    keys_reason: str = "no passphrase was given",
+) -> dict[str, int]:
+    """Write the export as one zip; the file appears complete or not at all. With ``home``
+    (the workspace directory), ``keys.json`` holds its keys encrypted with ``passphrase``, or
+    says that they were left out and why (``keys_reason``)."""
     file.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".toysafe-backup-", suffix=".zip", dir=file.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
                 counts = _export(store, zf.writestr)
+                if home is not None:
+                    zf.writestr(KEYS, pack_keys(home, passphrase, keys_reason))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, file)
@@ -120,6 +142,19 @@ def backup(store: Store, file: Path) -> dict[str, int]:
 def restore(store: Store, file: Path, force: bool = False) -> dict[str, int]:
     """Replace the workspace with a backup, in one transaction; a workspace holding products,
     reports or certificates is refused unless ``force`` (then every row is deleted first)."""
+    return restore_workspace(store, file, force)[0]
+
+
+def restore_workspace(
+    store: Store,
+    file: Path,
+    force: bool = False,
+    home: Path | None = None,
+    passphrase: bytes | None = None,
+    without_keys: bool = False,
+) -> tuple[dict[str, int], Keys]:
+    """``restore``, and with ``home`` the workspace's keys too (decrypted before anything is
+    written, installed once the database is restored); the Keys say what became of them."""
     try:
         archive = zipfile.ZipFile(file)
     except FileNotFoundError:
@@ -127,7 +162,15 @@ def restore(store: Store, file: Path, force: bool = False) -> dict[str, int]:
     except (OSError, zipfile.BadZipFile) as e:
         raise InputError(f"{file}: not a readable zip file (a toysafe backup): {e}") from None
     with archive:
-        return _load(store, _Source.archive(archive, file), force, "use --force to replace them")
+        src = _Source.archive(archive, file)
+        keys = Keys(False, "not asked for")
+        if home is not None:
+            data = src.json(KEYS) if KEYS in src.files else None
+            keys = read_keys(data, src.where(KEYS), passphrase, without_keys)
+        counts = _load(store, src, force, "use --force to replace them")
+    if home is not None and keys.files:
+        install_keys(home, keys)
+    return counts, keys
 
 
 # --- entries: what the index files and CSV rows hold, written and read by the same models -----
@@ -281,6 +324,9 @@ def _export(store: Store, put: Put) -> dict[str, int]:
         ]
         put("events.jsonl", "".join(_line(e) for e in events).encode())
         counts["events"] = len(events)
+        access, access_counts = export_access(s)
+        put(ACCESS, access)
+        counts |= access_counts
     put(
         "manifest.json",
         _json(
@@ -411,6 +457,7 @@ class _Bundle:
     reports: list[tuple[_ReportEntry, LabReport, dict[str, Any]]]
     certificates: list[_Cert]
     events: list[_Event]
+    access: Access = field(default_factory=Access)
 
     def counts(self) -> dict[str, int]:
         labs = list(self.labs.labs.values()) if self.labs else []
@@ -425,6 +472,7 @@ class _Bundle:
             "reports": len(self.reports),
             "certificates": len(self.certificates),
             "events": len(self.events),
+            **self.access.counts(),
         }
 
 
@@ -551,7 +599,12 @@ def _read(src: _Source) -> _Bundle:
         except json.JSONDecodeError as e:
             raise InputError(f"{where}: not valid JSON: {e}") from None
         events.append(_known(event, slugs, where))
-    bundle = _Bundle(orgs, products, listings, lots, labs, reports, certificates, events)
+    access = (
+        read_access(src.json(ACCESS), src.where(ACCESS), slugs, skus)
+        if ACCESS in src.files
+        else Access()  # an export made before access.json
+    )
+    bundle = _Bundle(orgs, products, listings, lots, labs, reports, certificates, events, access)
     stated = manifest.get("counts")
     for key, count in bundle.counts().items():
         if isinstance(stated, dict) and stated.get(key, count) != count:
@@ -830,6 +883,7 @@ def _write(s: Session, b: _Bundle) -> None:
             for e in b.events
         ],
     )
+    write_access(s, b.access, orgs, products)
 
 
 def _insert(s: Session, model: type[m.Base], rows: list[dict[str, Any]]) -> None:

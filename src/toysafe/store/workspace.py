@@ -242,6 +242,11 @@ class Workspace:
         with self.store.reader() as s:
             return self.certificates.next_version(s, self._product(s, sku).id)
 
+    def certificate_id_taken(self, cert_id: str) -> bool:
+        """Whether any organization holds a certificate with this id."""
+        with self.store.reader() as s:
+            return s.get(m.Certificate, cert_id) is not None
+
     def certificate(self, cert_id: str) -> tuple[dict[str, Any], bytes]:
         with self.store.reader() as s:
             return self.certificates.get(s, cert_id)

@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from toysafe.core.certificates import seal
-from toysafe.core.certificates.certificate import CertificateError, build_certificate
+from toysafe.core.certificates.certificate import (
+    CertificateError,
+    build_certificate,
+    certificate_id,
+    id_discriminator,
+)
 from toysafe.core.certificates.party import Party
 from toysafe.core.evidence.labreport import LabReport
 from toysafe.core.evidence.labs import LabRegistry
@@ -24,17 +29,13 @@ from toysafe.core.law.profile import Profile
 from toysafe.io.errors import InputError, describe_validation_error
 from toysafe.io.kb import default_kb
 from toysafe.io.keys import SigningKey
-from toysafe.io.profiles import parse_document
+from toysafe.io.text import parse_document, read_text
 
 
 def read_party(path: Path) -> Party:
     from pydantic import ValidationError
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
-    data = parse_document(text, str(path))
+    data = parse_document(read_text(path), str(path))
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a party mapping (toysafe/party@1)")
     try:
@@ -124,9 +125,22 @@ def certify_stored(
 
     profile, assessment, verification, reports, registry, version = ws.evidence(sku, as_of)
     number = ws.next_certificate_version(sku)
+    # Readable ids are unique per organization and SKU spelling; when the readable id is taken
+    # (another organization, the same day), the id carries a hash of organization and SKU.
+    kind = assessment.certificate
+    taken = ws.certificate_id_taken(certificate_id(kind, sku, as_of, number))
     try:
         doc = build_certificate(
-            profile, assessment, verification, reports, registry, party, as_of, number, lot
+            profile,
+            assessment,
+            verification,
+            reports,
+            registry,
+            party,
+            as_of,
+            number,
+            lot,
+            id_discriminator(ws.org_slug, sku) if taken else None,
         )
     except CertificateError as e:
         raise NotCertifiable(str(e), verification) from None

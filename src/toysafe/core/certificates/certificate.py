@@ -34,14 +34,31 @@ class CertificateError(ValueError):
     """A certificate cannot be issued: the reason names what is missing."""
 
 
-def certificate_id(kind: str, sku: str, issued: date, version: int) -> str:
-    """A readable, stable id: type, SKU, issue date and version.
+MAX_ID = 120  # the certificates table's id column
+
+
+def certificate_id(
+    kind: str, sku: str, issued: date, version: int, discriminator: str | None = None
+) -> str:
+    """A readable, stable id: type, SKU, issue date and version; ``discriminator`` (a short
+    hash of the organization and exact SKU) tells apart certificates whose readable ids would
+    collide (two organizations, or SKUs spelt alike, certified the same day).
 
     >>> certificate_id("CPC", "hb rat/01", date(2026, 11, 21), 2)
     'CPC-HB-RAT-01-20261121-V2'
+    >>> certificate_id("CPC", "hb rat/01", date(2026, 11, 21), 2, "1a2b3c4d")
+    'CPC-HB-RAT-01-20261121-V2-1a2b3c4d'
     """
+    tail = f"-{issued:%Y%m%d}-V{version}" + (f"-{discriminator}" if discriminator else "")
     slug = re.sub(r"[^A-Z0-9]+", "-", sku.upper()).strip("-")
-    return f"{kind}-{slug}-{issued:%Y%m%d}-V{version}"
+    return f"{kind}-{slug[: MAX_ID - len(kind) - 1 - len(tail)]}{tail}"
+
+
+def id_discriminator(org: str, sku: str) -> str:
+    """Eight hex digits of SHA-256 over the organization and the exact SKU."""
+    import hashlib
+
+    return hashlib.sha256(f"{org}\x00{sku}".encode()).hexdigest()[:8]
 
 
 def product_id(profile: Profile) -> tuple[str, str]:
@@ -63,6 +80,7 @@ def build_certificate(
     issued: date,
     version: int = 1,
     lot: str | None = None,
+    id_discriminator: str | None = None,
 ) -> dict[str, Any]:
     """The unsigned certificate document; raises CertificateError if an element is missing."""
     if assessment.certificate == "none":
@@ -131,7 +149,7 @@ def build_certificate(
         for r in sorted(relied, key=lambda x: x.tested.to)
     ]
     last_test = max((r.tested.to for r in relied), default=None)
-    cid = certificate_id(kind, profile.sku, issued, version)
+    cid = certificate_id(kind, profile.sku, issued, version, id_discriminator)
     manufacturer = party.manufacturer.model_dump(exclude_none=True) if party.manufacturer else None
     return {
         "format": FORMAT,

@@ -68,14 +68,26 @@ def check(doc: Any, trusted: Ed25519PublicKey | None = None) -> SealCheck:
     if sig.get("algorithm") != ALGORITHM or sig.get("canonicalization") != CANONICALIZATION:
         return SealCheck(False, "unsupported signature algorithm or canonicalization")
     try:
-        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(sig["public_key"]))
-        value = base64.b64decode(sig["value"])
+        public = Ed25519PublicKey.from_public_bytes(
+            base64.b64decode(sig["public_key"], validate=True)
+        )
+        value = base64.b64decode(sig["value"], validate=True)
     except (KeyError, ValueError, TypeError):
         return SealCheck(False, "malformed signature block")
+    # Base64 has spare bits: only the canonical spelling of the key and value is accepted.
+    if (
+        base64.b64encode(public_key_bytes(public)).decode() != sig["public_key"]
+        or base64.b64encode(value).decode() != sig["value"]
+    ):
+        return SealCheck(False, "the signature block was altered (non-canonical base64)")
     kid = key_id(public)
-    actual = digest(doc)
     try:
-        public.verify(value, canonical(doc))
+        body = canonical(doc)
+    except (rfc8785.CanonicalizationError, RecursionError, TypeError, ValueError):
+        return SealCheck(False, "the content has no canonical form: it was changed", kid)
+    actual = "sha256:" + hashlib.sha256(body).hexdigest()
+    try:
+        public.verify(value, body)
     except InvalidSignature:
         return SealCheck(
             False,

@@ -2,33 +2,42 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_BELOW = re.compile(r"^<\s*(\d+(\.\d+)?)$")
+from toysafe.core.plain import plain_text
+
+_BELOW = re.compile(r"^<\s*(\d{1,15}(\.\d{1,15})?)$")
 Verdict = Literal["pass", "fail", "n/a"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, str_strip_whitespace=True, populate_by_name=True
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        populate_by_name=True,
+        allow_inf_nan=False,
     )
+
+    _plain = field_validator("*")(plain_text)
 
 
 class ReportLab(_Strict):
     cpsc_id: str = Field(pattern=r"^\d{4}$")
-    name: str = Field(min_length=1)
-    address: str | None = None
-    phone: str | None = None
+    name: str = Field(min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=1000)
+    phone: str | None = Field(default=None, max_length=60)
 
 
 class Tested(_Strict):
     from_: date = Field(alias="from")
     to: date
-    place: str | None = None
+    place: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
     def _ordered(self) -> Tested:
@@ -38,9 +47,9 @@ class Tested(_Strict):
 
 
 class ProductRef(_Strict):
-    sku: str | None = None
-    model: str | None = None
-    gtin: str | None = None
+    sku: str | None = Field(default=None, max_length=100)
+    model: str | None = Field(default=None, max_length=100)
+    gtin: str | None = Field(default=None, max_length=14)
 
     @model_validator(mode="after")
     def _named(self) -> ProductRef:
@@ -50,12 +59,12 @@ class ProductRef(_Strict):
 
 
 class Result(_Strict):
-    requirement: str = Field(min_length=3)
-    component: str | None = None
-    analyte: str | None = None
+    requirement: str = Field(min_length=3, max_length=40)
+    component: str | None = Field(default=None, max_length=100)
+    analyte: str | None = Field(default=None, max_length=20)
     value: float | str | None = None
     loq: float | None = Field(default=None, ge=0)
-    unit: str | None = None
+    unit: str | None = Field(default=None, min_length=1, max_length=20)
     verdict: Verdict | None = None
 
     @field_validator("value", mode="before")
@@ -70,9 +79,11 @@ class Result(_Strict):
             if _BELOW.match(text):
                 return text.replace(" ", "")
             try:
-                return float(text)
+                v = float(text)
             except ValueError:
                 raise ValueError(f"'{v}' is not a number, 'ND' or '<LOQ'") from None
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"{v} is not a finite number")
         if isinstance(v, int | float) and v < 0:
             raise ValueError("must not be negative")
         return v

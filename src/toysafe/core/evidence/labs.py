@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from toysafe.core.plain import plain_text
 
 LabType = Literal["independent", "firewalled", "governmental"]
 LabStatus = Literal["accepted", "suspended", "withdrawn"]
@@ -18,16 +20,18 @@ class LabRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
+    _plain = field_validator("*")(plain_text)
+
     cpsc_id: str = Field(pattern=r"^\d{4}$")
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     country: str = Field(pattern=r"^[A-Z]{2}$")
     type: LabType
     status: LabStatus
-    scope: str = Field(min_length=3, pattern=r"^[A-Za-z0-9:.()]+$")
+    scope: str = Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9:.()]+$")
     accepted_on: date
     # Extensions: what a certificate needs, and when a suspension or withdrawal took effect.
-    address: str | None = None
-    phone: str | None = None
+    address: str | None = Field(default=None, max_length=1000)
+    phone: str | None = Field(default=None, max_length=60)
     status_since: date | None = None
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import re
+import tokenize
 from typing import Any
 
 # Spellings labs use that pint does not know.
@@ -22,14 +24,27 @@ def _registry() -> Any:
     return ureg
 
 
+# What a unit may be written with: ASCII letters and digits, micro signs, %, and the operators
+# of a compound unit. pint's expression parser is not a validator (a unit of ``1/0`` or of
+# Arabic-Indic digits fails inside it with arbitrary errors), so only these reach it, and a
+# unit must name at least one letter or %.
+_UNIT_TEXT = re.compile(r"^[A-Za-z0-9µμ%.*/^ ()_-]{1,20}$")
+_NAMED = re.compile(r"[A-Za-zµμ%]")
+
+
 def _parse(unit: str) -> Any:
     import pint
 
     text = _ALIASES.get(unit.strip(), unit.strip())
+    if not _UNIT_TEXT.match(text) or not _NAMED.search(text):
+        raise UnitError(f"unknown unit '{unit}'")
     try:
-        return _registry().Unit(text)
-    except (pint.errors.UndefinedUnitError, AttributeError, ValueError, TypeError):
-        raise UnitError(f"unknown unit '{unit}'") from None
+        parsed = _registry().Unit(text)
+    except (pint.errors.PintError, ArithmeticError, AssertionError, AttributeError) as e:
+        raise UnitError(f"unknown unit '{unit}'") from e
+    except (ValueError, TypeError, SyntaxError, tokenize.TokenError) as e:
+        raise UnitError(f"unknown unit '{unit}'") from e
+    return parsed
 
 
 @functools.cache

@@ -9,13 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from toysafe.core.law.dates import ManufactureDate
 from toysafe.core.law.vocabulary import FEATURES, FIBERS, MATERIALS
+from toysafe.core.plain import plain_text
 
 CHILDREN_MAX_MONTHS = 144  # 12 years: CPSA section 3(a)(2), 16 CFR 1200.2
 TOY_STANDARD_UNDER_MONTHS = 168  # 14 years: ASTM F963 section 1.3
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
+
+    _plain = field_validator("*")(plain_text)
 
 
 class Age(_Strict):
@@ -30,13 +35,13 @@ class Age(_Strict):
 
 
 class Place(_Strict):
-    city: str = Field(min_length=1)
+    city: str = Field(min_length=1, max_length=100)
     country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
 
 
 class Component(_Strict):
-    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    name: str | None = None
+    id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str | None = Field(default=None, max_length=1000)
     material: str
     accessible: bool = True
     mouth_contact: bool | None = None
@@ -111,14 +116,18 @@ class Profile(_Strict):
     """A product as its seller describes it."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, str_strip_whitespace=True, arbitrary_types_allowed=True
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        arbitrary_types_allowed=True,
+        allow_inf_nan=False,
     )
 
     format: Literal["toysafe/product@1"] | None = None
     sku: str = Field(min_length=1, max_length=100)
-    name: str = Field(min_length=1)
-    brand: str | None = None
-    model: str | None = None
+    name: str = Field(min_length=1, max_length=1000)
+    brand: str | None = Field(default=None, max_length=200)
+    model: str | None = Field(default=None, max_length=100)
     gtin: str | None = None
     asins: list[str] = Field(default_factory=list)
     age: Age
