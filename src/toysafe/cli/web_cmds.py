@@ -70,6 +70,23 @@ def users_token(email: str, workspace: Workspace = None) -> None:
         fail(str(e))
 
 
+@users_app.command("revoke-tokens")
+def users_revoke_tokens(
+    email: str,
+    name: Annotated[str | None, typer.Option("--name", help="Only tokens of this name.")] = None,
+    workspace: Workspace = None,
+) -> None:
+    """Revoke a user's API tokens; they stop working at once."""
+    from toysafe.io.errors import InputError
+    from toysafe.store.accounts import Accounts
+
+    try:
+        count = Accounts(_store(workspace)).revoke_tokens(email, name)
+    except InputError as e:
+        fail(str(e))
+    typer.echo(f"{email}: {count} token(s) revoked")
+
+
 @app.command()
 def share(
     sku: str,
@@ -125,6 +142,9 @@ def serve(
     os.environ["TOYSAFE_HOME"] = str(ws)
     loopback = host in ("127.0.0.1", "localhost", "::1")
     os.environ.setdefault("TOYSAFE_SECURE_COOKIES", "0" if loopback else "1")
+    # Links in e-mails point here unless TOYSAFE_PUBLIC_URL says otherwise (never the Host
+    # header of a request, which a client chooses).
+    os.environ.setdefault("TOYSAFE_PUBLIC_URL", f"http://{host}:{port}")
     typer.echo(f"toysafe on http://{host}:{port}/ (API: /api/v1, docs: /api/docs); workspace {ws}")
     uvicorn.run(
         "toysafe.web.main:app",
@@ -132,5 +152,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
-        proxy_headers=True,
+        # X-Forwarded-For is applied by the app, and only from TOYSAFE_TRUSTED_PROXIES.
+        proxy_headers=False,
+        backlog=4096,
     )

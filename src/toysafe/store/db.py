@@ -39,8 +39,21 @@ def make_engine(url: str) -> Engine:
         )
         _sqlite_pragmas(engine)
         return engine
-    # A web request may hold two sessions at once; size the pool past the server's threadpool.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=70)
+    # A web request holds at most two connections and a worker admits TOYSAFE_MAX_INFLIGHT
+    # requests at once (web/config.py); the defaults (10 + 15 per process) keep two workers
+    # and a command or two well under PostgreSQL's default max_connections of 100.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=_env_int("TOYSAFE_DB_POOL_SIZE", 10),
+        max_overflow=_env_int("TOYSAFE_DB_MAX_OVERFLOW", 15),
+        pool_timeout=10,
+    )
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.strip().isdigit() else default
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

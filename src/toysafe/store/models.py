@@ -265,3 +265,25 @@ class Enrollment(Base):
     __tablename__ = "enrollments"
     reviewer_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+
+
+class WebSession(Base):
+    """A signed-in browser session, so that signing out ends it on the server. The cookie holds
+    the session id; only its SHA-256 is stored. Times are UNIX seconds (no time zone issues)."""
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created: Mapped[float] = mapped_column(Float)
+    expires: Mapped[float] = mapped_column(Float)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PasswordReset(Base):
+    """A one-time, expiring password-reset link sent by e-mail; only its SHA-256 is stored."""
+
+    __tablename__ = "password_resets"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    expires: Mapped[float] = mapped_column(Float)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)

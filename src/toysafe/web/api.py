@@ -32,6 +32,7 @@ from toysafe.web.access import (
     visible_org_ids,
 )
 from toysafe.web.deps import Db, Who
+from toysafe.web.security import TTLCache
 
 router = APIRouter(prefix="/api/v1")
 AsOf = Query(None, description="As of date (YYYY-MM-DD); default today.")
@@ -512,7 +513,7 @@ def catalog_status(
     when = _today(as_of)
     # Every write leaves an event, so the newest event id says whether the answer changed.
     stamp = db.scalar(select(func.max(m.Event.id)))
-    cache: dict[tuple[str, date], tuple[Any, float, bytes]] = request.app.state.status_cache
+    cache: TTLCache[tuple[str, date], tuple[Any, float, bytes]] = request.app.state.status_cache
     hit = cache.get((slug, when))
     if hit is not None and hit[0] == stamp and time.monotonic() - hit[1] < STATUS_TTL:
         return Response(hit[2], media_type="application/json")
