@@ -234,6 +234,7 @@ def drive(base: str, token: str, products: int, rps: float, seconds: float, seed
             statuses[f"{kind}:{code}"] = statuses.get(f"{kind}:{code}", 0) + 1
 
     async def main() -> float:
+        nonlocal errors
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(
@@ -249,7 +250,13 @@ def drive(base: str, token: str, products: int, rps: float, seconds: float, seed
                 while at - time.monotonic() > 0.05:  # schedule a little ahead, not all at once
                     await asyncio.sleep(0.02)
                 tasks.append(asyncio.create_task(one(client, at, i)))
-            await asyncio.gather(*tasks)
+            # Requests still unanswered 35 s after the last was sent count as errors.
+            done, pending = await asyncio.wait(tasks, timeout=35.0)
+            for task in pending:
+                task.cancel()
+            if pending:
+                statuses["unanswered"] = len(pending)
+                errors += len(pending)
             return time.monotonic() - start
 
     elapsed = asyncio.run(main())

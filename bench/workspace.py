@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import tempfile
@@ -101,7 +100,9 @@ def catalog(n: int) -> tuple[list[Profile], list[dict[str, Any]], list[LabReport
 
 
 def database() -> tuple[Any, str, Any]:
-    url = os.environ.get("TOYSAFE_DATABASE_URL")
+    from toysafe.settings import settings
+
+    url = settings().database_url
     if not url:
         tmp = tempfile.TemporaryDirectory()
         return make_engine(f"sqlite:///{tmp.name}/toysafe.db"), "sqlite", tmp

@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 
 from tests.store_fixtures import DB
 from toysafe.cli.app import app as cli
+from toysafe.settings import Settings
 from toysafe.store.db import open_store
 from toysafe.web.app import create_app
-from toysafe.web.config import WebSettings
 from toysafe.web.middleware import Admission, BodyLimit, ClientAddress
 from toysafe.web.security import Throttle, TTLCache
 
@@ -89,7 +89,7 @@ def mailbox() -> Iterator[Mailbox]:
 class Site:
     def __init__(self, mailbox: Mailbox | None, **overrides: Any) -> None:
         self.clock = Clock()
-        settings = WebSettings.from_env(
+        settings = Settings(
             smtp_host="127.0.0.1" if mailbox else "",
             smtp_port=mailbox.port if mailbox else 25,
             smtp_from="toysafe@test.example",
@@ -227,7 +227,7 @@ def test_client_address_middleware_walks_the_header_from_the_right() -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         seen.append(scope["client"])
 
-    settings = WebSettings.from_env(trusted_proxies="10.0.0.1, 10.0.0.2")
+    settings = Settings(trusted_proxies="10.0.0.1, 10.0.0.2")
     mw = ClientAddress(app, settings)
 
     def call(peer: str, xff: str) -> Any:
@@ -414,7 +414,7 @@ def test_body_limit_reads_no_more_than_the_limit() -> None:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    mw = BodyLimit(app, WebSettings.from_env(max_body_bytes=1000))
+    mw = BodyLimit(app, Settings(max_body_bytes=1000))
     asyncio.run(mw({"type": "http", "method": "POST", "headers": []}, receive, send))
     assert sent[0]["status"] == 413 and not reached and pulled == 11
 
@@ -428,7 +428,7 @@ def test_a_saturated_server_sheds_load_with_503_and_retry_after() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    mw = Admission(slow, WebSettings.from_env(max_inflight=2, max_queue=1, queue_wait=0.2))
+    mw = Admission(slow, Settings(max_inflight=2, max_queue=1, queue_wait=0.2))
 
     async def one() -> tuple[int, dict[bytes, bytes]]:
         sent: list[dict[str, Any]] = []

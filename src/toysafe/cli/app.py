@@ -5,10 +5,18 @@ from __future__ import annotations
 from toysafe.cli import (  # noqa: F401 - importing registers the commands
     assess_cmds,
     certificate_cmds,
+    due_cmds,
     evidence_cmds,
+    impact_cmds,
+    init_cmds,
+    labs_cmds,
+    listings_cmds,
+    lot_cmds,
     portable_cmds,
+    product_cmds,
+    report_cmds,
+    status_cmds,
     web_cmds,
-    workspace_cmds,
 )
 from toysafe.cli.common import app
 

@@ -63,7 +63,7 @@ def certify(
     Given files, it certifies them; given SKUs (or --all), it certifies from the workspace.
     """
     if every or (profile is not None and not profile.exists()):
-        from toysafe.cli.workspace_cmds import certify_stored
+        from toysafe.cli.stored_certify import certify_stored
 
         skus = [] if every else [str(profile)] + [str(x) for x in more or []]
         certify_stored(skus, party, out, as_of, lot, workspace, org, every)

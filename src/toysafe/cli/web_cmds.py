@@ -135,16 +135,18 @@ def serve(
 
     import uvicorn
 
-    from toysafe.io.keys import workspace as resolve
+    from toysafe.settings import env_name
+    from toysafe.settings import workspace as resolve
 
     ws = resolve(workspace)
     _store(workspace)  # fail early, with the message, when there is no workspace
-    os.environ["TOYSAFE_HOME"] = str(ws)
+    # The server workers read their settings from the environment (toysafe.web.main).
+    os.environ[env_name("home")] = str(ws)
     loopback = host in ("127.0.0.1", "localhost", "::1")
-    os.environ.setdefault("TOYSAFE_SECURE_COOKIES", "0" if loopback else "1")
+    os.environ.setdefault(env_name("secure_cookies"), "0" if loopback else "1")
     # Links in e-mails point here unless TOYSAFE_PUBLIC_URL says otherwise (never the Host
     # header of a request, which a client chooses).
-    os.environ.setdefault("TOYSAFE_PUBLIC_URL", f"http://{host}:{port}")
+    os.environ.setdefault(env_name("public_url"), f"http://{host}:{port}")
     typer.echo(f"toysafe on http://{host}:{port}/ (API: /api/v1, docs: /api/docs); workspace {ws}")
     uvicorn.run(
         "toysafe.web.main:app",

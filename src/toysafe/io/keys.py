@@ -14,16 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.x509.oid import NameOID
 
 from toysafe.io.errors import InputError
+from toysafe.settings import env_name, settings
 
-KEY_ENV = "TOYSAFE_SIGNING_KEY"  # path to a PEM private key (its .crt beside it)
-HOME_ENV = "TOYSAFE_HOME"  # the workspace directory
-
-
-def workspace(explicit: Path | None = None) -> Path:
-    """The workspace: --workspace, else TOYSAFE_HOME, else the current directory."""
-    if explicit is not None:
-        return explicit
-    return Path(os.environ.get(HOME_ENV) or Path.cwd())
+KEY_ENV = env_name("signing_key")  # path to a PEM private key (its .crt beside it)
 
 
 @dataclass(frozen=True)
@@ -38,10 +31,10 @@ class SigningKey:
 
 
 def key_path(ws: Path | None = None) -> Path:
-    env = os.environ.get(KEY_ENV)
-    if env:
-        return Path(env)
-    return workspace(ws) / ".toysafe" / "keys" / "signing.pem"
+    config = settings()
+    if config.signing_key is not None:
+        return config.signing_key
+    return config.workspace(ws) / ".toysafe" / "keys" / "signing.pem"
 
 
 def load_or_create(
@@ -52,7 +45,7 @@ def load_or_create(
     cert = path.with_suffix(".crt")
     created = False
     if not path.exists():
-        if os.environ.get(KEY_ENV):
+        if settings().signing_key is not None:
             raise InputError(f"{KEY_ENV}: {path} does not exist")
         path.parent.mkdir(parents=True, exist_ok=True)
         key = Ed25519PrivateKey.generate()

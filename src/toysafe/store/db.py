@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,18 +12,18 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from toysafe.io.errors import InputError
-from toysafe.io.keys import workspace as resolve_workspace
+from toysafe.settings import env_name, settings
 
-URL_ENV = "TOYSAFE_DATABASE_URL"
+URL_ENV = env_name("database_url")
 DB_FILE = "toysafe.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def database_url(ws: Path | None = None) -> str:
-    url = os.environ.get(URL_ENV)
-    if url:
-        return url
-    return f"sqlite:///{resolve_workspace(ws) / DB_FILE}"
+    config = settings()
+    if config.database_url:
+        return config.database_url
+    return f"sqlite:///{config.workspace(ws) / DB_FILE}"
 
 
 def make_engine(url: str) -> Engine:
@@ -39,21 +38,17 @@ def make_engine(url: str) -> Engine:
         )
         _sqlite_pragmas(engine)
         return engine
+    config = settings()
     # A web request holds at most two connections and a worker admits TOYSAFE_MAX_INFLIGHT
-    # requests at once (web/config.py); the defaults (10 + 15 per process) keep two workers
+    # requests at once (toysafe.settings); the defaults (10 + 15 per process) keep two workers
     # and a command or two well under PostgreSQL's default max_connections of 100.
     return create_engine(
         url,
         pool_pre_ping=True,
-        pool_size=_env_int("TOYSAFE_DB_POOL_SIZE", 10),
-        max_overflow=_env_int("TOYSAFE_DB_MAX_OVERFLOW", 15),
+        pool_size=config.db_pool_size,
+        max_overflow=config.db_max_overflow,
         pool_timeout=10,
     )
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    return int(raw) if raw.strip().isdigit() else default
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -13,9 +13,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from toysafe import __version__
 from toysafe.io.errors import InputError
 from toysafe.io.keys import load_or_create
+from toysafe.settings import Settings
+from toysafe.settings import settings as current_settings
 from toysafe.store.accounts import Accounts
 from toysafe.store.db import Store
-from toysafe.web.config import WebSettings
 from toysafe.web.middleware import Admission, BodyLimit, ClientAddress, SecurityHeaders
 from toysafe.web.nul import RejectNul
 from toysafe.web.security import Throttle, TTLCache, session_secret
@@ -27,7 +28,7 @@ def create_app(
     store: Store,
     workspace: Path,
     secure_cookies: bool = True,
-    settings: WebSettings | None = None,
+    settings: Settings | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="toysafe",
@@ -41,7 +42,7 @@ def create_app(
     app.state.accounts = Accounts(store)
     app.state.workspace = workspace
     app.state.signing_key, _ = load_or_create(workspace)
-    conf = settings or WebSettings.from_env()
+    conf = settings or current_settings()
     app.state.settings = conf
     app.state.throttle = Throttle(
         conf.login_free_failures,
@@ -82,10 +83,9 @@ def create_app(
         ]
         return JSONResponse({"detail": errors}, status_code=422)
 
-    from toysafe.web import api, api_accounts, pages
+    from toysafe.web import api, pages
 
     app.include_router(api.router)
-    app.include_router(api_accounts.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
-from toysafe.io.keys import workspace
+from toysafe.settings import settings
 from toysafe.store.db import open_store
 from toysafe.web.app import create_app
 
-app = create_app(
-    open_store(), workspace(), secure_cookies=os.environ.get("TOYSAFE_SECURE_COOKIES", "1") == "1"
-)
+_config = settings()
+app = create_app(open_store(), _config.workspace(), secure_cookies=_config.secure_cookies)

@@ -9,7 +9,7 @@ import asyncio
 import json
 from typing import Any
 
-from toysafe.web.config import WebSettings
+from toysafe.settings import Settings
 
 Scope = dict[str, Any]
 
@@ -60,7 +60,7 @@ class ClientAddress:
     is a trusted proxy: walking the header from the right, the first address that is not a
     trusted proxy is the client (so a client cannot forge its address by sending the header)."""
 
-    def __init__(self, app: Any, settings: WebSettings) -> None:
+    def __init__(self, app: Any, settings: Settings) -> None:
         self.app, self.settings = app, settings
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -101,7 +101,7 @@ class Admission:
     ``queue_wait`` seconds for a turn; beyond that, 503 with Retry-After. Latency stays bounded
     instead of growing with the backlog."""
 
-    def __init__(self, app: Any, settings: WebSettings) -> None:
+    def __init__(self, app: Any, settings: Settings) -> None:
         self.app, self.settings = app, settings
         self.inflight = 0
         self.waiting = 0
@@ -147,7 +147,7 @@ class BodyLimit:
     as soon as the streamed bytes pass the limit. The body is read here (never more than the
     limit) and handed on whole, before any route or authentication runs."""
 
-    def __init__(self, app: Any, settings: WebSettings) -> None:
+    def __init__(self, app: Any, settings: Settings) -> None:
         self.app, self.limit = app, settings.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:

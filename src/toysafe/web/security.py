@@ -12,14 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
-SECRET_ENV = "TOYSAFE_SESSION_SECRET"
+from toysafe.settings import env_name, settings
+
+SECRET_ENV = env_name("session_secret")
 
 
 def session_secret(workspace: Path) -> str:
     """From the environment, else a random secret kept in the workspace (created once)."""
-    env = os.environ.get(SECRET_ENV)
-    if env:
-        return env
+    secret = settings().session_secret
+    if secret:
+        return secret
     path = workspace / ".toysafe" / "session.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

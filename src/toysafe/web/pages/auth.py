@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from toysafe.io.errors import InputError
-from toysafe.web.config import WebSettings
+from toysafe.settings import Settings
 from toysafe.web.deps import client_of, principal_or_none
 from toysafe.web.pages.common import _check_csrf, page, render
 from toysafe.web.security import Throttle, csrf_ok, new_csrf
@@ -69,7 +69,7 @@ def login(
         ctx["error"] = "That e-mail address and password do not match an account."
         return render(request, "login.html", ctx, 401)
     throttle.login_succeeded(account)
-    settings: WebSettings = request.app.state.settings
+    settings: Settings = request.app.state.settings
     sid = request.app.state.accounts.start_session(who.user_id, settings.session_hours)
     request.session.clear()
     request.session["sid"] = sid
@@ -94,7 +94,7 @@ def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
 def send_reset(request: Request, email: str) -> None:
     """Mail a one-time reset link if an account uses ``email``; the same outcome either way
     for the caller (no account discovery). Throttled per account and per client."""
-    settings: WebSettings = request.app.state.settings
+    settings: Settings = request.app.state.settings
     if not settings.smtp_host:
         raise InputError("password reset by e-mail is not configured on this server")
     throttle: Throttle = request.app.state.throttle
@@ -126,7 +126,7 @@ def send_reset(request: Request, email: str) -> None:
 
 @router.get("/forgot", response_class=HTMLResponse)
 def forgot_form(request: Request) -> Response:
-    settings: WebSettings = request.app.state.settings
+    settings: Settings = request.app.state.settings
     return render(request, "forgot.html", {"email": "", "available": bool(settings.smtp_host)})
 
 
@@ -136,7 +136,7 @@ def forgot(
     email: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    settings: WebSettings = request.app.state.settings
+    settings: Settings = request.app.state.settings
     ctx = {"email": email[:200], "available": bool(settings.smtp_host)}
     if not csrf_ok(request.session.get("csrf"), csrf):
         return render(request, "forgot.html", {**ctx, "error": "The form expired; try again."}, 403)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from toysafe.io.errors import InputError
+from toysafe.web.api.common import unprocessable
 from toysafe.web.pages.auth import send_reset
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = APIRouter(tags=["accounts"])
 
 
 class ResetRequest(BaseModel):
@@ -24,8 +25,6 @@ class ResetConfirm(BaseModel):
 def request_reset(request: Request, body: ResetRequest) -> dict[str, str]:
     """Mail a one-time, expiring reset link to the account with this address, if there is one
     (the answer is the same either way)."""
-    from fastapi import HTTPException
-
     try:
         send_reset(request, body.email)
     except InputError as e:
@@ -37,8 +36,6 @@ def request_reset(request: Request, body: ResetRequest) -> dict[str, str]:
 def confirm_reset(request: Request, body: ResetConfirm) -> Response:
     """Set a new password with the token from the link (once, before it expires); every
     session of the account ends."""
-    from toysafe.web.api import unprocessable
-
     try:
         who = request.app.state.accounts.use_reset(body.token, body.password)
     except InputError as e:

@@ -1,0 +1,63 @@
+"""What every repository shares: the organization it works for, the actor, bulk helpers."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from toysafe.io.errors import InputError
+from toysafe.settings import settings
+from toysafe.store import models as m
+from toysafe.store.db import Store
+
+DEFAULT_ORG = "default"
+# Join condition: a product with its latest profile version.
+LATEST = (m.ProductVersion.product_id == m.Product.id) & (
+    m.ProductVersion.version == m.Product.latest_version
+)
+
+
+def actor() -> str:
+    """Who the command line records as the actor: TOYSAFE_ACTOR, else the OS user."""
+    return settings().actor or getpass.getuser()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    outcome: str  # added | new_version | unchanged | updated
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The store, the organization (by slug) and the actor a repository works for."""
+
+    store: Store
+    org_slug: str
+    who: str
+
+    def org(self, s: Session, create: bool = False) -> m.Organization:
+        found = s.scalar(select(m.Organization).where(m.Organization.slug == self.org_slug))
+        if found is None:
+            if not create:
+                raise InputError(f"--org: no organization '{self.org_slug}' in this workspace")
+            found = m.Organization(slug=self.org_slug, name=self.org_slug)
+            s.add(found)
+            s.flush()
+        return found
+
+
+def table(model: type[m.Base]) -> Table:
+    """The model's table: Core inserts skip the ORM's per-row bookkeeping in bulk writes."""
+    return cast(Table, model.__table__)
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

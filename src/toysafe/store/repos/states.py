@@ -1,0 +1,205 @@
+"""Computed product state (assessment + verification summary) and the catalog status read
+from it: what ``status`` answers without re-assessing anything."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from toysafe.core.catalog.status import (
+    StateFacts,
+    Status,
+    changed_since,
+    invalidate,
+    status_of,
+)
+from toysafe.core.evidence.labreport import LabReport
+from toysafe.core.evidence.labs import LabRegistry
+from toysafe.core.evidence.verification import Verification
+from toysafe.core.evidence.verify import verify
+from toysafe.core.law.assessment import Assessment
+from toysafe.core.law.engine import assess
+from toysafe.core.law.profile import Profile
+from toysafe.io.kb import default_kb
+from toysafe.store import models as m
+from toysafe.store.repos.base import Scope, chunks, table
+from toysafe.store.repos.labs import Labs
+from toysafe.store.repos.listings import Listings
+from toysafe.store.repos.products import Products
+from toysafe.store.repos.reports import Reports
+
+
+def evaluate(
+    profile: Profile,
+    versions: Sequence[m.ProductVersion],
+    reports: Sequence[LabReport],
+    registry: LabRegistry,
+    kb: Any,
+    as_of: date,
+) -> tuple[Assessment, Verification]:
+    """Assess and verify one stored product, with material changes invalidating old evidence."""
+    changed = changed_since([(v.created_on, v.changed_components) for v in versions[1:]])
+    usable, notes = invalidate(reports, changed)
+    assessment = assess(profile, kb, as_of)
+    verification = verify(profile, assessment, usable, kb, as_of, registry)
+    verification.findings.extend(notes)
+    return assessment, verification
+
+
+class States:
+    def __init__(
+        self, scope: Scope, products: Products, reports: Reports, labs: Labs, listings: Listings
+    ) -> None:
+        self.scope = scope
+        self.products = products
+        self.reports = reports
+        self.labs = labs
+        self.listings = listings
+
+    def refresh(self, s: Session, product_ids: Sequence[int] | None, as_of: date) -> int:
+        """Recompute the state of these products (None: all) from the stored evidence."""
+        org = self.scope.org(s)
+        query = select(m.Product).where(m.Product.org_id == org.id)
+        if product_ids is not None:
+            if not product_ids:
+                return 0
+            query = query.where(m.Product.id.in_(list(product_ids)))
+        # Lock the products (in id order): a concurrent writer waits here, then reads the
+        # evidence this transaction committed, so no state is computed from a stale view.
+        products = list(s.scalars(query.order_by(m.Product.id).with_for_update()))
+        if not products:
+            return 0
+        ids = [p.id for p in products]
+        versions = self.products.versions(s, ids)
+        reports = self.reports.for_products(s, products)
+        registry = self.labs.registry(s)
+        kb = default_kb()
+        for chunk in chunks(ids, 500):
+            s.execute(delete(m.ProductState).where(m.ProductState.product_id.in_(chunk)))
+        states = []
+        for p in products:
+            vs = versions[p.id]
+            profile = Profile.model_validate(vs[-1].profile)
+            assessment, verification = evaluate(profile, vs, reports[p.id], registry, kb, as_of)
+            tests = [r.tested.to for r in reports[p.id]]
+            states.append(
+                {
+                    "product_id": p.id,
+                    "computed_on": as_of,
+                    "version": vs[-1].version,
+                    "certificate_type": assessment.certificate,
+                    "toy_standard": assessment.toy_standard,
+                    "lab_requirements": [r.id for r in assessment.lab_requirements],
+                    "certifiable": verification.certifiable,
+                    "problems": [
+                        f"{r.id} {r.status}"
+                        for r in verification.requirements
+                        if r.status != "pass"
+                    ][:8],
+                    "evidence_valid_until": verification.valid_until,
+                    "last_test": max(tests) if tests else None,
+                    "testing_plan": profile.testing_plan,
+                }
+            )
+        for chunk in chunks(states, 1000):
+            s.execute(insert(table(m.ProductState)), chunk)
+        return len(states)
+
+    def evidence(
+        self, s: Session, sku: str, as_of: date
+    ) -> tuple[Profile, Assessment, Verification, list[LabReport], LabRegistry, int]:
+        """Everything needed to verify or certify a product from stored data."""
+        product = self.products.get(s, sku)
+        vs = self.products.versions(s, [product.id])[product.id]
+        reports = self.reports.for_products(s, [product])[product.id]
+        registry = self.labs.registry(s)
+        profile = Profile.model_validate(vs[-1].profile)
+        assessment, verification = evaluate(profile, vs, reports, registry, default_kb(), as_of)
+        changed = changed_since([(v.created_on, v.changed_components) for v in vs[1:]])
+        usable, _ = invalidate(reports, changed)
+        return profile, assessment, verification, usable, registry, vs[-1].version
+
+    @staticmethod
+    def summary(state: m.ProductState | None) -> dict[str, Any] | None:
+        """What a product's history shows of its computed state."""
+        if state is None:
+            return None
+        return {
+            "certifiable": state.certifiable,
+            "problems": state.problems,
+            "lab_requirements": state.lab_requirements,
+            "evidence_valid_until": state.evidence_valid_until.isoformat()
+            if state.evidence_valid_until
+            else None,
+        }
+
+    def statuses(self, s: Session, as_of: date, skus: Sequence[str] | None = None) -> list[Status]:
+        """One status per SKU (or just ``skus``), from stored state only (no re-assessment)."""
+        kb = default_kb()
+        plans = {k: v.months for k, v in kb.parameters["16CFR1107.21"].values.items()}
+        renewal = kb.months("marketplace-certification-period", "default").months
+        org = self.scope.org(s)
+        latest = (
+            select(m.Certificate.product_id, func.max(m.Certificate.version).label("v"))
+            .group_by(m.Certificate.product_id)
+            .subquery()
+        )
+        query = (
+            select(
+                m.Product.sku,
+                m.ProductState,
+                m.Certificate.id,
+                m.Certificate.product_version,
+                m.Certificate.valid_until,
+                m.Certificate.issued,
+            )
+            .join(m.ProductState, m.ProductState.product_id == m.Product.id)
+            .outerjoin(latest, latest.c.product_id == m.Product.id)
+            .outerjoin(
+                m.Certificate,
+                (m.Certificate.product_id == m.Product.id) & (m.Certificate.version == latest.c.v),
+            )
+            .where(m.Product.org_id == org.id)
+            .order_by(m.Product.sku)
+        )
+        if skus is not None:
+            query = query.where(m.Product.sku.in_(list(skus)))
+        rows = s.execute(query).all()
+        listings = self.listings.ids_by_sku(s, org.id, skus)
+        out = []
+        for sku, st, cid, cver, until, issued in rows:
+            facts = StateFacts(
+                sku=sku,
+                version=st.version,
+                certificate_type=st.certificate_type,
+                lab_requirements=tuple(st.lab_requirements),
+                certifiable=st.certifiable,
+                problems=tuple(st.problems),
+                evidence_valid_until=st.evidence_valid_until,
+                last_test=st.last_test,
+                testing_plan=st.testing_plan,
+                certificate_id=cid,
+                certified_version=cver,
+                certificate_valid_until=until,
+                certificate_issued=issued,
+                listings=tuple(sorted(listings.pop(sku, []))),
+            )
+            out.append(status_of(facts, as_of, plans[st.testing_plan or "periodic"], renewal))
+        for sku, lids in sorted(listings.items()):
+            out.append(
+                Status(
+                    sku,
+                    "no_profile",
+                    "add the product profile: the listing has no compliance record",
+                    None,
+                    as_of,
+                    "no profile",
+                    None,
+                    tuple(sorted(lids)),
+                )
+            )
+        return out

@@ -1,0 +1,180 @@
+"""Products: the catalog, profile versions, assessment, verification, history, sharing."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+
+from toysafe.core.law.engine import assess
+from toysafe.core.law.profile import Profile
+from toysafe.io.kb import default_kb
+from toysafe.store import models as m
+from toysafe.web.access import (
+    can_view,
+    find_product,
+    org_slug,
+    require,
+)
+from toysafe.web.api.common import (
+    AsOf,
+    JSONBody,
+    OrgQ,
+    parse_profile,
+    today,
+    unprocessable,
+    workspace_for,
+)
+from toysafe.web.deps import Db, Who
+
+router = APIRouter()
+
+
+@router.get("/products", tags=["products"])
+def list_products(who: Who, db: Db, org: str | None = OrgQ) -> list[dict[str, Any]]:
+    """Products you may see (your catalog, enrolled catalogs, or products shared with your lab)."""
+    query = select(m.Product, m.Organization.slug).join(
+        m.Organization, m.Organization.id == m.Product.org_id
+    )
+    if org:
+        query = query.where(m.Organization.slug == org)
+    out = []
+    for product, slug in db.execute(query.order_by(m.Organization.slug, m.Product.sku)):
+        if can_view(db, who, product):
+            out.append(
+                {
+                    "sku": product.sku,
+                    "org": slug,
+                    "version": product.latest_version,
+                    "model": product.model,
+                    "gtin": product.gtin,
+                }
+            )
+    return out
+
+
+@router.post("/products", tags=["products"], status_code=201)
+def add_product(
+    request: Request,
+    response: Response,
+    who: Who,
+    profile: dict[str, Any] = JSONBody,
+    as_of: date | None = AsOf,
+) -> dict[str, Any]:
+    """Add a product profile to your catalog; a changed profile becomes a new version."""
+    require(who, "seller", "admin")
+    p = parse_profile(profile)
+    (outcome,) = workspace_for(request, who.org_slug, who).add_profiles([p], today(as_of))
+    if outcome.outcome == "unchanged":
+        response.status_code = 200
+    return {"sku": p.sku, "org": who.org_slug, "outcome": outcome.outcome, "detail": outcome.detail}
+
+
+@router.get("/products/{sku}", tags=["products"])
+def get_product(
+    request: Request, sku: str, who: Who, db: Db, org: str | None = OrgQ
+) -> dict[str, Any]:
+    product = find_product(db, who, sku, org)
+    slug = org_slug(db, product.org_id)
+    version = db.scalar(
+        select(m.ProductVersion).where(
+            m.ProductVersion.product_id == product.id,
+            m.ProductVersion.version == product.latest_version,
+        )
+    )
+    assert version is not None
+    state = db.get(m.ProductState, product.id)
+    certs = db.scalars(
+        select(m.Certificate)
+        .where(m.Certificate.product_id == product.id)
+        .order_by(m.Certificate.version)
+    )
+    return {
+        "sku": sku,
+        "org": slug,
+        "version": product.latest_version,
+        "profile": version.profile,
+        "state": None
+        if state is None
+        else {
+            "certificate_type": state.certificate_type,
+            "toy_standard": state.toy_standard,
+            "certifiable": state.certifiable,
+            "problems": state.problems,
+            "lab_requirements": state.lab_requirements,
+            "evidence_valid_until": state.evidence_valid_until,
+        },
+        "certificates": [
+            {
+                "id": c.id,
+                "version": c.version,
+                "type": c.type,
+                "issued": c.issued,
+                "valid_until": c.valid_until,
+            }
+            for c in certs
+        ],
+    }
+
+
+@router.get("/products/{sku}/assessment", tags=["products"])
+def product_assessment(
+    sku: str, who: Who, db: Db, org: str | None = OrgQ, as_of: date | None = AsOf
+) -> dict[str, Any]:
+    product = find_product(db, who, sku, org)
+    version = db.scalar(
+        select(m.ProductVersion.profile).where(
+            m.ProductVersion.product_id == product.id,
+            m.ProductVersion.version == product.latest_version,
+        )
+    )
+    return assess(Profile.model_validate(version), default_kb(), today(as_of)).to_dict()
+
+
+@router.get("/products/{sku}/verification", tags=["products"])
+def product_verification(
+    request: Request, sku: str, who: Who, db: Db, org: str | None = OrgQ, as_of: date | None = AsOf
+) -> dict[str, Any]:
+    """Verify the product against the stored lab reports (toysafe/verification@1)."""
+    product = find_product(db, who, sku, org)
+    ws = workspace_for(request, org_slug(db, product.org_id), who)
+    _, _, verification, *_ = ws.evidence(sku, today(as_of))
+    return verification.to_dict()
+
+
+@router.get("/products/{sku}/history", tags=["products"])
+def product_history(
+    request: Request, sku: str, who: Who, db: Db, org: str | None = OrgQ
+) -> dict[str, Any]:
+    product = find_product(db, who, sku, org)
+    return workspace_for(request, org_slug(db, product.org_id), who).history(sku)
+
+
+def _lab_id(lab_id: str) -> None:
+    if not (lab_id.isdigit() and len(lab_id) == 4):
+        raise unprocessable("a 4-digit CPSC lab id", "path", "lab_id")
+
+
+@router.put("/products/{sku}/shares/{lab_id}", tags=["products"], status_code=204)
+def share_product(
+    request: Request, sku: str, lab_id: str, who: Who, db: Db, org: str | None = OrgQ
+) -> None:
+    """Share a product with a lab in the registry, which may then upload reports for it."""
+    require(who, "seller", "admin")
+    _lab_id(lab_id)
+    if db.get(m.Lab, lab_id) is None:
+        raise unprocessable(f"lab {lab_id} is not in the lab registry", "path", "lab_id")
+    product = find_product(db, who, sku, org)
+    request.app.state.accounts.share(org_slug(db, product.org_id), sku, lab_id, True, who.email)
+
+
+@router.delete("/products/{sku}/shares/{lab_id}", tags=["products"], status_code=204)
+def unshare_product(
+    request: Request, sku: str, lab_id: str, who: Who, db: Db, org: str | None = OrgQ
+) -> None:
+    require(who, "seller", "admin")
+    _lab_id(lab_id)
+    product = find_product(db, who, sku, org)
+    request.app.state.accounts.share(org_slug(db, product.org_id), sku, lab_id, False, who.email)

@@ -1,0 +1,131 @@
+"""Lab reports: upload, checks, permissions, storage, verification of what they name."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import ValidationError
+from sqlalchemy import or_, select
+
+from toysafe.core.evidence.labreport import LabReport
+from toysafe.core.evidence.verify import report_problems
+from toysafe.io.errors import InputError
+from toysafe.io.kb import default_kb
+from toysafe.store import models as m
+from toysafe.web.access import (
+    can_view,
+    may_upload_for,
+    org_slug,
+    require,
+)
+from toysafe.web.api.common import (
+    AsOf,
+    JSONBody,
+    OrgQ,
+    today,
+    unprocessable,
+    validation_error,
+    workspace_for,
+)
+from toysafe.web.deps import Db, Who
+
+router = APIRouter()
+
+
+@router.post("/reports", tags=["reports"], status_code=201)
+def upload_report(
+    request: Request,
+    response: Response,
+    who: Who,
+    db: Db,
+    report: dict[str, Any] = JSONBody,
+    as_of: date | None = AsOf,
+    org: str | None = OrgQ,
+) -> dict[str, Any]:
+    """Upload a lab report (toysafe/lab-report@1) for products you own or that were shared with
+    your lab; returns the verification of each product it names."""
+    require(who, "seller", "lab", "admin")
+    try:
+        parsed = LabReport.model_validate(report)
+    except ValidationError as e:
+        raise validation_error(e) from None
+    stored = store_report(request, who, db, parsed, "api", today(as_of), org)
+    if stored["outcome"] == "unchanged":
+        response.status_code = 200
+    return stored
+
+
+_FIELD = re.compile(r"^[^:]+: (results\[(\d+)\]\.(\w+)|[\w.]+): (.*)$")
+
+
+def _problem_loc(problem: str) -> tuple[list[Any], str]:
+    """'report: results[0].unit: unknown unit' -> (['body', 'results', 0, 'unit'], message)."""
+    found = _FIELD.match(problem)
+    if not found:
+        return ["body"], problem
+    if found[2] is not None:
+        return ["body", "results", int(found[2]), found[3]], found[4]
+    return ["body", *found[1].split(".")], found[4]
+
+
+def store_report(
+    request: Request,
+    who: Any,
+    db: Any,
+    parsed: LabReport,
+    source: str,
+    when: date,
+    org: str | None = None,
+) -> dict[str, Any]:
+    """Checks, permissions, storage and verification of one uploaded report."""
+    problems = report_problems([("report", parsed)], default_kb(), when)
+    if problems:
+        raise HTTPException(
+            422,
+            [
+                {"loc": loc, "msg": msg, "type": "value_error"}
+                for loc, msg in map(_problem_loc, problems)
+            ],
+        )
+    if who.role == "lab" and parsed.lab.cpsc_id != who.lab_cpsc_id:
+        raise HTTPException(403, f"lab.cpsc_id: your lab is {who.lab_cpsc_id}")
+    candidates = []
+    for ref in parsed.products:
+        query = select(m.Product)
+        conditions = [m.Product.sku == ref.sku] if ref.sku else []
+        conditions += [m.Product.model == ref.model] if ref.model else []
+        conditions += [m.Product.gtin == ref.gtin] if ref.gtin else []
+        candidates += list(db.scalars(query.where(or_(*conditions))))
+    if org:
+        candidates = [p for p in candidates if org_slug(db, p.org_id) == org]
+    visible = [p for p in candidates if can_view(db, who, p)]
+    if not visible:
+        if candidates and who.role == "lab":
+            raise HTTPException(403, "the product this report names is not shared with your lab")
+        raise unprocessable("the report names no product you can see", "body", "products")
+    denied = [p.sku for p in visible if not may_upload_for(db, who, p)]
+    if denied:
+        raise HTTPException(403, f"you may not upload reports for {', '.join(denied)}")
+    orgs = {p.org_id for p in visible}
+    if len(orgs) > 1:
+        raise unprocessable(
+            "the report names products of several organizations: choose one with ?org=",
+            "body",
+            "products",
+        )
+    slug = org_slug(db, orgs.pop())
+    ws = workspace_for(request, slug, who)
+    try:
+        (outcome,) = ws.add_reports([(source, parsed)], when)
+    except InputError as e:
+        raise HTTPException(409, str(e)) from None
+    verifications = {p.sku: ws.evidence(p.sku, when)[2].to_dict() for p in visible}
+    return {
+        "report_no": parsed.report_no,
+        "org": slug,
+        "outcome": outcome.outcome,
+        "verification": verifications,
+    }
