@@ -268,16 +268,22 @@ def test_add_product_added_unchanged_new_version(api: Api) -> None:
         "detail": "version 1",
     }
 
+    # contract 10: creating an SKU that exists is 409 naming it, never a silent new version
     r = api.post("seller", "/products", json=profile, params=A)
-    assert r.status_code == 200
-    assert r.json()["outcome"] == "unchanged"
-
+    assert r.status_code == 409 and "MM-STK-09" in r.json()["detail"]
     changed = copy.deepcopy(profile)
     changed["components"][2]["material"] = "ink_other"  # the red paint changed
     r = api.post("seller", "/products", json=changed, params=A)
-    assert r.status_code == 201
+    assert r.status_code == 409
+    assert api.get("seller", "/products/MM-STK-09").json()["version"] == 1
+
+    r = api.put("seller", "/products/MM-STK-09", json=profile, params=A)
+    assert r.status_code == 200 and r.json()["outcome"] == "unchanged"
+    r = api.put("seller", "/products/MM-STK-09", json=changed, params=A)
+    assert r.status_code == 200
     assert r.json()["outcome"] == "new_version"
     assert "paint-red" in r.json()["detail"]
+    assert r.json()["invalidates"]["material_change"] is True
 
     got = api.get("seller", "/products/MM-STK-09")
     assert got.status_code == 200

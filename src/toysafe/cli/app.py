@@ -14,6 +14,7 @@ from toysafe.cli import (  # noqa: F401 - importing registers the commands
     lot_cmds,
     portable_cmds,
     product_cmds,
+    record_cmds,
     report_cmds,
     status_cmds,
     web_cmds,

@@ -100,7 +100,9 @@ def share(
     from toysafe.store.accounts import Accounts
 
     try:
-        Accounts(_store(workspace)).share(org, sku, lab, not revoke)
+        from toysafe.store.workspace import actor
+
+        Accounts(_store(workspace)).share(org, sku, lab, not revoke, actor())
     except InputError as e:
         fail(str(e))
     typer.echo(f"{sku}: {'no longer ' if revoke else ''}shared with lab {lab}")

@@ -293,7 +293,9 @@ class Accounts:
 
     def share(
         self, org: str, sku: str, lab_cpsc_id: str, on: bool = True, actor: str = "toysafe"
-    ) -> None:
+    ) -> str | None:
+        """Share (or stop sharing) a product with a lab; returns a warning when the lab's CPSC
+        acceptance was withdrawn (its reports would not count as evidence)."""
         with self.store.transaction() as s:
             product = s.execute(
                 select(m.Product)
@@ -319,6 +321,13 @@ class Accounts:
                     detail={"lab": lab_cpsc_id, "shared": on},
                 )
             )
+            lab = s.get(m.Lab, lab_cpsc_id)
+            if on and lab is not None and lab.status != "accepted":
+                return (
+                    f"lab {lab_cpsc_id} ({lab.name}) is {lab.status} in the CPSC registry: "
+                    "its reports do not count as evidence"
+                )
+            return None
 
     def enroll(self, reviewer_org: str, org: str) -> None:
         with self.store.transaction() as s:

@@ -287,3 +287,14 @@ class PasswordReset(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     expires: Mapped[float] = mapped_column(Float)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReportWithdrawal(Base):
+    """A report taken out of the evidence (contract 10): it stays stored and in the history,
+    with who withdrew it, when and why."""
+
+    __tablename__ = "report_withdrawals"
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)

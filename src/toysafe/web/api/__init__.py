@@ -13,6 +13,7 @@ from toysafe.web.api import (
     listings,
     meta,
     products,
+    record,
     reports,
     status,
 )
@@ -22,5 +23,6 @@ from toysafe.web.api.status import catalog_status
 __all__ = ["catalog_status", "router", "store_report"]
 
 router = APIRouter(prefix="/api/v1")
-for area in (meta, assess, products, reports, listings, labs, certificates, status, accounts):
+AREAS = (meta, assess, products, record, reports, listings, labs, certificates, status, accounts)
+for area in AREAS:
     router.include_router(area.router)

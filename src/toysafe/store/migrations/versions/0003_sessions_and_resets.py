@@ -1,4 +1,4 @@
-"""server-side web sessions and password resets
+"""server-side web sessions, password resets, report withdrawals
 
 Revision ID: 0003s
 Revises: 0002
@@ -39,9 +39,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_password_resets")),
     )
     op.create_index(op.f("ix_password_resets_user_id"), "password_resets", ["user_id"])
+    op.create_table(
+        "report_withdrawals",
+        sa.Column("report_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("actor", sa.String(100), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["report_id"], ["reports.id"], name=op.f("fk_report_withdrawals_report_id_reports")
+        ),
+        sa.PrimaryKeyConstraint("report_id", name=op.f("pk_report_withdrawals")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("report_withdrawals")
     op.drop_index(op.f("ix_password_resets_user_id"), table_name="password_resets")
     op.drop_table("password_resets")
     op.drop_index(op.f("ix_web_sessions_user_id"), table_name="web_sessions")
