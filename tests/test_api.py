@@ -168,6 +168,10 @@ PROTECTED = [
 ]
 
 
+# answered without credentials: the health check and the password reset by e-mail
+PUBLIC = [("get", "/health"), ("post", "/password-reset"), ("post", "/password-reset/confirm")]
+
+
 def _concrete(path: str) -> str:
     return path.format(sku=STACKER, lab_id="1234", cert_id="CPC-MM-STK-07-20261121-V1")
 
@@ -180,7 +184,7 @@ def test_every_protected_endpoint_answers_401_without_a_valid_token(api: Api) ->
         if path.startswith(V1)
         for method in ops
     }
-    assert documented == {*PROTECTED, ("get", "/health")}, "an endpoint is missing from PROTECTED"
+    assert documented == {*PROTECTED, *PUBLIC}, "an endpoint is missing from PROTECTED"
     params = {"from": "2026-01-01", "to": AS_OF}
     for headers in ({}, {"Authorization": "Bearer ts_not-a-token"}, {"Authorization": "Basic x"}):
         for method, path in PROTECTED:
@@ -264,16 +268,22 @@ def test_add_product_added_unchanged_new_version(api: Api) -> None:
         "detail": "version 1",
     }
 
+    # contract 10: creating an SKU that exists is 409 naming it, never a silent new version
     r = api.post("seller", "/products", json=profile, params=A)
-    assert r.status_code == 200
-    assert r.json()["outcome"] == "unchanged"
-
+    assert r.status_code == 409 and "MM-STK-09" in r.json()["detail"]
     changed = copy.deepcopy(profile)
     changed["components"][2]["material"] = "ink_other"  # the red paint changed
     r = api.post("seller", "/products", json=changed, params=A)
-    assert r.status_code == 201
+    assert r.status_code == 409
+    assert api.get("seller", "/products/MM-STK-09").json()["version"] == 1
+
+    r = api.put("seller", "/products/MM-STK-09", json=profile, params=A)
+    assert r.status_code == 200 and r.json()["outcome"] == "unchanged"
+    r = api.put("seller", "/products/MM-STK-09", json=changed, params=A)
+    assert r.status_code == 200
     assert r.json()["outcome"] == "new_version"
     assert "paint-red" in r.json()["detail"]
+    assert r.json()["invalidates"]["material_change"] is True
 
     got = api.get("seller", "/products/MM-STK-09")
     assert got.status_code == 200

@@ -6,6 +6,8 @@ honoured. An empty variable counts as unset (``TOYSAFE_DATABASE_URL=`` means SQL
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 from pathlib import Path
 
 from pydantic import Field
@@ -60,12 +62,97 @@ class Settings(BaseSettings):
         "`off` disables it.",
     )
 
+    # --- the web server (issue 14): throttling, limits, load shedding, reset by e-mail ---------
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or CIDR networks of reverse proxies whose "
+        "X-Forwarded-For is believed; from any other peer the header is ignored.",
+    )
+    max_body_bytes: int = Field(
+        5 * 1024 * 1024,
+        description="Largest request body accepted (413 otherwise), checked before the body "
+        "is read whole and before anyone is authenticated.",
+    )
+    max_inflight: int = Field(
+        12, description="Requests a server worker handles at once; more wait in a queue."
+    )
+    max_queue: int = Field(
+        200, description="Requests that may wait per worker; beyond that, 503 with Retry-After."
+    )
+    queue_wait: float = Field(
+        2.0, description="Seconds a request may wait for its turn before it gets 503."
+    )
+    db_pool_size: int = Field(
+        10, description="PostgreSQL connections kept open per process (SQLAlchemy pool_size)."
+    )
+    db_max_overflow: int = Field(
+        15,
+        description="Extra PostgreSQL connections per process under load (max_overflow); a "
+        "request holds at most two, so keep pool_size + max_overflow >= 2 * max_inflight.",
+    )
+    login_free_failures: int = Field(
+        5, description="Wrong passwords per account before sign-in backs off."
+    )
+    login_backoff_base: float = Field(
+        5.0, description="Seconds of the first backoff; each further wrong password doubles it."
+    )
+    login_backoff_max: float = Field(
+        60.0, description="Longest backoff in seconds (the right password works after it)."
+    )
+    client_login_failures: int = Field(
+        20, description="Failed sign-ins per client address (any accounts) per client window."
+    )
+    client_token_failures: int = Field(
+        30, description="Unknown API tokens per client address per client window (then 429)."
+    )
+    client_window: float = Field(
+        300.0, description="Seconds over which failures per client address are counted."
+    )
+    session_hours: float = Field(
+        8.0, description="Hours a web session lasts (signing out ends it at once)."
+    )
+    smtp_host: str = Field(
+        "", description="SMTP server that sends password-reset mail; empty: no reset by e-mail."
+    )
+    smtp_port: int = Field(25, description="Port of the SMTP server (STARTTLS when offered).")
+    smtp_from: str = Field(
+        "toysafe@localhost", description="Sender address of the password-reset mail."
+    )
+    reset_minutes: float = Field(30.0, description="Minutes a password-reset link works (once).")
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Base URL of links in e-mails (never taken from a request's Host header); "
+        "`toysafe serve` sets http://HOST:PORT unless set.",
+    )
+
+    @property
+    def proxy_networks(self) -> tuple[Network, ...]:
+        return _networks(self.trusted_proxies)
+
+    def is_proxy(self, host: str) -> bool:
+        """Whether ``host`` (the peer of a request) is one of the trusted proxies."""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in net for net in self.proxy_networks)
+
     def workspace(self, explicit: Path | None = None) -> Path:
         """The workspace: ``explicit`` (--workspace), else TOYSAFE_HOME, else the current
         directory."""
         if explicit is not None:
             return explicit
         return self.home or Path.cwd()
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=16)
+def _networks(text: str) -> tuple[Network, ...]:
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
+    )
 
 
 def settings() -> Settings:

@@ -17,6 +17,7 @@ from toysafe.cli import (  # noqa: F401 - importing registers the commands
     product_cmds,
     program_cmds,
     program_review_cmds,
+    record_cmds,
     report_cmds,
     status_cmds,
     validation_cmds,

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -26,8 +26,22 @@ T = TypeVar("T")
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            "--actor",
+            help="Who is acting, recorded on every event (default: TOYSAFE_ACTOR, else the "
+            "operating-system user as os:NAME).",
+        ),
+    ] = None,
+) -> None:
     """U.S. toy-safety compliance, explained: assess, verify, certify and track toys."""
+    from toysafe.store.repos.base import act_as
+
+    if actor is not None and (not actor.strip() or len(actor) > 100):
+        fail("--actor: 1 to 100 characters")
+    act_as(actor.strip() if actor else None)  # for this command (None: TOYSAFE_ACTOR, OS user)
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:

@@ -202,9 +202,16 @@ def print_verification(v: Verification) -> None:
     console.print(table)
     for finding in v.findings:
         console.print(f"[yellow]note[/yellow] {finding}", highlight=False)
+    if not v.labs_checked:
+        console.print(
+            "[yellow]note[/yellow] lab acceptance was not checked: give the CPSC lab registry "
+            "with --labs to check that each lab was accepted for each requirement",
+            highlight=False,
+        )
     if v.certifiable:
         until = f" (evidence valid until {v.valid_until.isoformat()})" if v.valid_until else ""
-        console.print(f"[bold green]CERTIFIABLE[/bold green]{until}")
+        unchecked = "" if v.labs_checked else " (lab acceptance not checked)"
+        console.print(f"[bold green]CERTIFIABLE[/bold green]{until}{unchecked}")
     else:
         console.print("[bold red]NOT CERTIFIABLE[/bold red]: fix the requirements above")
 

@@ -70,6 +70,23 @@ def users_token(email: str, workspace: Workspace = None) -> None:
         fail(str(e))
 
 
+@users_app.command("revoke-tokens")
+def users_revoke_tokens(
+    email: str,
+    name: Annotated[str | None, typer.Option("--name", help="Only tokens of this name.")] = None,
+    workspace: Workspace = None,
+) -> None:
+    """Revoke a user's API tokens; they stop working at once."""
+    from toysafe.io.errors import InputError
+    from toysafe.store.accounts import Accounts
+
+    try:
+        count = Accounts(_store(workspace)).revoke_tokens(email, name)
+    except InputError as e:
+        fail(str(e))
+    typer.echo(f"{email}: {count} token(s) revoked")
+
+
 @app.command()
 def share(
     sku: str,
@@ -83,7 +100,9 @@ def share(
     from toysafe.store.accounts import Accounts
 
     try:
-        Accounts(_store(workspace)).share(org, sku, lab, not revoke)
+        from toysafe.store.workspace import actor
+
+        Accounts(_store(workspace)).share(org, sku, lab, not revoke, actor())
     except InputError as e:
         fail(str(e))
     typer.echo(f"{sku}: {'no longer ' if revoke else ''}shared with lab {lab}")
@@ -127,6 +146,9 @@ def serve(
     os.environ[env_name("home")] = str(ws)
     loopback = host in ("127.0.0.1", "localhost", "::1")
     os.environ.setdefault(env_name("secure_cookies"), "0" if loopback else "1")
+    # Links in e-mails point here unless TOYSAFE_PUBLIC_URL says otherwise (never the Host
+    # header of a request, which a client chooses).
+    os.environ.setdefault(env_name("public_url"), f"http://{host}:{port}")
     typer.echo(f"toysafe on http://{host}:{port}/ (API: /api/v1, docs: /api/docs); workspace {ws}")
     uvicorn.run(
         "toysafe.web.main:app",
@@ -134,5 +156,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
-        proxy_headers=True,
+        # X-Forwarded-For is applied by the app, and only from TOYSAFE_TRUSTED_PROXIES.
+        proxy_headers=False,
+        backlog=4096,
     )

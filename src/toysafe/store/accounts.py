@@ -7,8 +7,9 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from toysafe.io.errors import InputError
@@ -48,19 +49,29 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _principal_of(s: Session, where: Any, via: Any) -> Principal | None:
+    """The enabled user found through ``via`` (tokens or sessions) matching ``where``."""
+    row = s.execute(
+        select(m.User, m.Organization.slug)
+        .join(via, via.user_id == m.User.id)
+        .join(m.Organization, m.Organization.id == m.User.org_id)
+        .where(where)
+    ).first()
+    if row is None or row[0].disabled:
+        return None
+    user, slug = row
+    return Principal(user.id, user.email, user.role, user.org_id, slug, user.lab_cpsc_id)
+
+
 def _principal(s: Session, user: m.User) -> Principal:
     org = s.get(m.Organization, user.org_id)
     assert org is not None
     return Principal(user.id, user.email, user.role, org.id, org.slug, user.lab_cpsc_id)
 
 
-TOKEN_TTL = 10.0  # seconds a resolved token is trusted without asking the database again
-
-
 class Accounts:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._tokens: dict[str, tuple[float, Principal]] = {}
 
     def add_user(
         self,
@@ -128,26 +139,144 @@ class Accounts:
         return token
 
     def by_token(self, token: str) -> Principal | None:
-        """The user of an API token (cached for a few seconds: tokens are checked per request)."""
-        key = token_hash(token)
-        cached = self._tokens.get(key)
-        if cached is not None and time.monotonic() - cached[0] < TOKEN_TTL:
-            return cached[1]
-        found = self._by_token_hash(key)
-        if found is not None:
-            self._tokens[key] = (time.monotonic(), found)
-        return found
-
-    def _by_token_hash(self, key: str) -> Principal | None:
+        """The user of an API token, asked of the database every time (one indexed join), so
+        that revoking a token takes effect at once."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+            return None
         with self.store.reader() as s:
-            row = s.execute(
-                select(m.User)
-                .join(m.ApiToken, m.ApiToken.user_id == m.User.id)
-                .where(m.ApiToken.token_hash == key)
-            ).scalar()
-            if row is None or row.disabled:
+            return _principal_of(s, m.ApiToken.token_hash == token_hash(token), m.ApiToken)
+
+    def revoke_tokens(self, email: str, name: str | None = None) -> int:
+        """Delete a user's API tokens (all, or those called ``name``); effective immediately."""
+        with self.store.transaction() as s:
+            user = s.scalar(select(m.User).where(m.User.email == email.strip().lower()))
+            if user is None:
+                raise InputError(f"EMAIL: no user {email}")
+            query = delete(m.ApiToken).where(m.ApiToken.user_id == user.id)
+            if name is not None:
+                query = query.where(m.ApiToken.name == name)
+            count = int(s.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+            s.add(
+                m.Event(
+                    actor="toysafe users",
+                    org_id=user.org_id,
+                    kind="user.tokens_revoked",
+                    subject=user.email,
+                    detail={"count": count, "name": name},
+                )
+            )
+            return count
+
+    # --- browser sessions, kept on the server so that signing out ends them ---------------
+
+    def start_session(self, user_id: int, hours: float = 8.0) -> str:
+        """A new session id for the cookie (the database keeps its hash)."""
+        sid = secrets.token_urlsafe(32)
+        now = time.time()
+        with self.store.transaction() as s:
+            s.add(
+                m.WebSession(
+                    id_hash=token_hash(sid),
+                    user_id=user_id,
+                    created=now,
+                    expires=now + hours * 3600,
+                    revoked=False,
+                )
+            )
+        return sid
+
+    def by_session(self, sid: str) -> Principal | None:
+        """The user of a live session (not signed out, not expired, user not disabled)."""
+        if not isinstance(sid, str) or len(sid) > 100:
+            return None
+        with self.store.reader() as s:
+            return _principal_of(
+                s,
+                (m.WebSession.id_hash == token_hash(sid))
+                & (m.WebSession.revoked.is_(False))
+                & (m.WebSession.expires > time.time()),
+                m.WebSession,
+            )
+
+    def end_session(self, sid: str) -> None:
+        with self.store.transaction() as s:
+            found = s.get(m.WebSession, token_hash(sid))
+            if found is not None:
+                found.revoked = True
+
+    def end_all_sessions(self, s: Session, user_id: int) -> None:
+        s.execute(update(m.WebSession).where(m.WebSession.user_id == user_id).values(revoked=True))
+
+    # --- password reset by e-mail ----------------------------------------------------------
+
+    def new_reset(self, email: str, minutes: float = 30.0) -> tuple[str, str] | None:
+        """A one-time reset token for an enabled user with this address, and the address;
+        None when there is no such user (the caller answers the same either way)."""
+        token = secrets.token_urlsafe(32)
+        with self.store.transaction() as s:
+            user = s.scalar(select(m.User).where(m.User.email == email.strip().lower()))
+            if user is None or user.disabled:
                 return None
-            return _principal(s, row)
+            s.add(
+                m.PasswordReset(
+                    token_hash=token_hash(token),
+                    user_id=user.id,
+                    expires=time.time() + minutes * 60,
+                    used=False,
+                )
+            )
+            s.add(
+                m.Event(
+                    actor=user.email,
+                    org_id=user.org_id,
+                    kind="user.reset_requested",
+                    subject=user.email,
+                    detail={},
+                )
+            )
+            return token, user.email
+
+    def reset_is_valid(self, token: str) -> bool:
+        with self.store.reader() as s:
+            found = s.get(m.PasswordReset, token_hash(token)) if len(token) < 100 else None
+            return found is not None and not found.used and found.expires > time.time()
+
+    def use_reset(self, token: str, password: str) -> Principal:
+        """Set the password with a reset token: once, before it expires. Every session of
+        the user ends (whoever knew the old password is signed out)."""
+        if len(password) < 10:
+            raise InputError("password: use at least 10 characters")
+        if len(password) > 1000:
+            raise InputError("password: at most 1000 characters")
+        with self.store.transaction() as s:
+            found = s.get(m.PasswordReset, token_hash(token)) if len(token) < 100 else None
+            if found is None or found.used or found.expires <= time.time():
+                raise InputError("token: this reset link is unknown, used or expired")
+            # Single use even against a concurrent second request: only one UPDATE matches.
+            claimed = s.execute(
+                update(m.PasswordReset)
+                .where(
+                    m.PasswordReset.token_hash == found.token_hash,
+                    m.PasswordReset.used.is_(False),
+                )
+                .values(used=True)
+            )
+            if not claimed.rowcount:  # type: ignore[attr-defined]
+                raise InputError("token: this reset link is unknown, used or expired")
+            user = s.get(m.User, found.user_id)
+            assert user is not None
+            user.password_hash = hash_password(password)
+            self.end_all_sessions(s, user.id)
+            s.add(
+                m.Event(
+                    actor=user.email,
+                    org_id=user.org_id,
+                    kind="user.password_reset",
+                    subject=user.email,
+                    detail={},
+                )
+            )
+            return _principal(s, user)
 
     def by_id(self, user_id: int) -> Principal | None:
         with self.store.reader() as s:
@@ -171,7 +300,9 @@ class Accounts:
 
     def share(
         self, org: str, sku: str, lab_cpsc_id: str, on: bool = True, actor: str = "toysafe"
-    ) -> None:
+    ) -> str | None:
+        """Share (or stop sharing) a product with a lab; returns a warning when the lab's CPSC
+        acceptance was withdrawn (its reports would not count as evidence)."""
         with self.store.transaction() as s:
             product = s.execute(
                 select(m.Product)
@@ -190,13 +321,20 @@ class Accounts:
                 s.add(m.ProductShare(product_id=product.id, lab_cpsc_id=lab_cpsc_id))
             s.add(
                 m.Event(
-                    actor="toysafe",
+                    actor=actor,
                     org_id=product.org_id,
                     kind="product.share",
                     subject=sku,
                     detail={"lab": lab_cpsc_id, "shared": on},
                 )
             )
+            lab = s.get(m.Lab, lab_cpsc_id)
+            if on and lab is not None and lab.status != "accepted":
+                return (
+                    f"lab {lab_cpsc_id} ({lab.name}) is {lab.status} in the CPSC registry: "
+                    "its reports do not count as evidence"
+                )
+            return None
 
     def enroll(self, reviewer_org: str, org: str) -> None:
         with self.store.transaction() as s:

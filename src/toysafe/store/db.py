@@ -38,8 +38,17 @@ def make_engine(url: str) -> Engine:
         )
         _sqlite_pragmas(engine)
         return engine
-    # A web request may hold two sessions at once; size the pool past the server's threadpool.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=70)
+    config = settings()
+    # A web request holds at most two connections and a worker admits TOYSAFE_MAX_INFLIGHT
+    # requests at once (toysafe.settings); the defaults (10 + 15 per process) keep two workers
+    # and a command or two well under PostgreSQL's default max_connections of 100.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=config.db_pool_size,
+        max_overflow=config.db_max_overflow,
+        pool_timeout=10,
+    )
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -267,5 +267,37 @@ class Enrollment(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
 
 
+class WebSession(Base):
+    """A signed-in browser session, so that signing out ends it on the server. The cookie holds
+    the session id; only its SHA-256 is stored. Times are UNIX seconds (no time zone issues)."""
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created: Mapped[float] = mapped_column(Float)
+    expires: Mapped[float] = mapped_column(Float)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PasswordReset(Base):
+    """A one-time, expiring password-reset link sent by e-mail; only its SHA-256 is stored."""
+
+    __tablename__ = "password_resets"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    expires: Mapped[float] = mapped_column(Float)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReportWithdrawal(Base):
+    """A report taken out of the evidence (contract 10): it stays stored and in the history,
+    with who withdrew it, when and why."""
+
+    __tablename__ = "report_withdrawals"
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+
 # The marketplace program's tables share this metadata (migrations, restore, portability).
 from toysafe.store.program import models as _program_models  # noqa: E402, F401

@@ -130,6 +130,7 @@ class Workspace:
                 "certificates": self.certificates.of_product(s, product.id),
                 "state": States.summary(s.get(m.ProductState, product.id)),
                 "events": self.events.of(s, product.org_id, sku),
+                "withdrawn_reports": _withdrawn(s, product),
             }
 
     def all_profiles(self) -> list[tuple[str, Profile, list[dict[str, Any]]]]:
@@ -262,3 +263,23 @@ class Workspace:
         """The catalog status of one product (None when it has no stored state)."""
         found = [s for s in self.statuses(as_of, [sku]) if s.status != "no_profile"]
         return found[0] if found else None
+
+
+def _withdrawn(s: Session, product: m.Product) -> list[dict[str, Any]]:
+    """Reports naming this product that were withdrawn: who, when, why (contract 10)."""
+    rows = s.execute(
+        select(m.Report.report_no, m.ReportWithdrawal)
+        .join(m.ReportWithdrawal, m.ReportWithdrawal.report_id == m.Report.id)
+        .join(m.ReportProduct, m.ReportProduct.report_id == m.Report.id)
+        .where(m.Report.org_id == product.org_id, m.ReportProduct.sku == product.sku)
+        .order_by(m.Report.report_no)
+    )
+    return [
+        {
+            "report_no": no,
+            "by": w.actor,
+            "at": w.at.isoformat() if w.at else None,
+            "reason": w.reason,
+        }
+        for no, w in rows
+    ]

@@ -13,15 +13,23 @@ from starlette.middleware.sessions import SessionMiddleware
 from toysafe import __version__
 from toysafe.io.errors import InputError
 from toysafe.io.keys import load_or_create
+from toysafe.settings import Settings
+from toysafe.settings import settings as current_settings
 from toysafe.store.accounts import Accounts
 from toysafe.store.db import Store
+from toysafe.web.middleware import Admission, BodyLimit, ClientAddress, SecurityHeaders
 from toysafe.web.nul import RejectNul
-from toysafe.web.security import RateLimit, session_secret
+from toysafe.web.security import Throttle, TTLCache, session_secret
 
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(store: Store, workspace: Path, secure_cookies: bool = True) -> FastAPI:
+def create_app(
+    store: Store,
+    workspace: Path,
+    secure_cookies: bool = True,
+    settings: Settings | None = None,
+) -> FastAPI:
     app = FastAPI(
         title="toysafe",
         version=__version__,
@@ -34,17 +42,32 @@ def create_app(store: Store, workspace: Path, secure_cookies: bool = True) -> Fa
     app.state.accounts = Accounts(store)
     app.state.workspace = workspace
     app.state.signing_key, _ = load_or_create(workspace)
-    app.state.login_limit = RateLimit(limit=5, window=300)
-    app.state.status_cache = {}
-    app.add_middleware(RejectNul)
+    conf = settings or current_settings()
+    app.state.settings = conf
+    app.state.throttle = Throttle(
+        conf.login_free_failures,
+        conf.login_backoff_base,
+        conf.login_backoff_max,
+        conf.client_login_failures,
+        conf.client_token_failures,
+        conf.client_window,
+    )
+    app.state.status_cache = TTLCache(max_size=256, ttl=30.0)
+    # Added innermost first: a request meets SecurityHeaders, ClientAddress, Admission,
+    # BodyLimit, RejectNul, then the session.
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret(workspace),
         session_cookie="toysafe_session",
         same_site="lax",
         https_only=secure_cookies,
-        max_age=8 * 3600,
+        max_age=int(conf.session_hours * 3600),
     )
+    app.add_middleware(RejectNul)
+    app.add_middleware(BodyLimit, settings=conf)
+    app.add_middleware(Admission, settings=conf)
+    app.add_middleware(ClientAddress, settings=conf)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(InputError)
     def _input_error(request: Request, exc: InputError) -> JSONResponse:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from toysafe.store.accounts import Accounts, Principal
 from toysafe.store.db import Store
-from toysafe.web.security import csrf_ok
+from toysafe.web.security import RateLimit, csrf_ok
 
 
 def store(request: Request) -> Store:
@@ -27,15 +27,43 @@ def session(request: Request) -> Iterator[Session]:
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
+def client_of(request: Request) -> str:
+    """The client's address (X-Forwarded-For is applied by ClientAddress for trusted proxies)."""
+    return request.client.host if request.client else "unknown"
+
+
 def principal_or_none(request: Request) -> Principal | None:
     """The user of a bearer token, else of the session cookie (whose writes need the CSRF
-    token in ``X-CSRF-Token``, since a browser sends cookies on its own)."""
+    token in ``X-CSRF-Token``, since a browser sends cookies on its own). Unknown tokens count
+    against the client: guessing is throttled (429)."""
+    if "principal" in request.scope:  # resolved once per request
+        cached: Principal | None = request.scope["principal"]
+        return cached
+    who = _resolve(request)
+    request.scope["principal"] = who
+    return who
+
+
+def _resolve(request: Request) -> Principal | None:
     accounts: Accounts = request.app.state.accounts
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return accounts.by_token(header[7:].strip())
-    user_id = request.session.get("user_id") if "session" in request.scope else None
-    if not user_id:
+        guesses: RateLimit = request.app.state.throttle.token_clients
+        client = client_of(request)
+        wait = guesses.retry_after(client)
+        if wait is not None:
+            raise HTTPException(
+                429, "too many unknown API tokens from your address", {"Retry-After": f"{wait:.0f}"}
+            )
+        who = accounts.by_token(header[7:].strip())
+        if who is None:
+            guesses.hit(client)
+        return who
+    sid = request.session.get("sid") if "session" in request.scope else None
+    if not sid:
+        return None
+    who = accounts.by_session(sid)
+    if who is None:
         return None
     if (
         request.method not in SAFE_METHODS
@@ -43,7 +71,7 @@ def principal_or_none(request: Request) -> Principal | None:
         and not (csrf_ok(request.session.get("csrf"), request.headers.get("x-csrf-token")))
     ):
         raise HTTPException(403, "missing or wrong X-CSRF-Token for a cookie-authenticated write")
-    return accounts.by_id(int(user_id))
+    return who
 
 
 def principal(request: Request) -> Principal:

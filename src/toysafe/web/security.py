@@ -7,8 +7,10 @@ import os
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from toysafe.settings import env_name, settings
 
@@ -41,25 +43,164 @@ def csrf_ok(expected: str | None, given: str | None) -> bool:
     return bool(expected and given and hmac.compare_digest(expected, given))
 
 
-class RateLimit:
-    """At most ``limit`` attempts per key in ``window`` seconds (in this process)."""
+K = TypeVar("K")
+V = TypeVar("V")
 
-    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
-        self.limit, self.window = limit, window
-        self.hits: dict[str, deque[float]] = {}
+
+class TTLCache(Generic[K, V]):
+    """A dict that forgets: entries expire after ``ttl`` seconds, and past ``max_size`` the
+    least recently used goes first, so no table grows without bound."""
+
+    def __init__(
+        self, max_size: int, ttl: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.max_size, self.ttl, self.clock = max_size, ttl, clock
+        self._data: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
+    def get(self, key: K) -> V | None:
         with self.lock:
-            q = self.hits.setdefault(key, deque())
-            while q and now - q[0] > self.window:
-                q.popleft()
+            hit = self._data.get(key)
+            if hit is None:
+                return None
+            if self.clock() - hit[0] > self.ttl:
+                del self._data[key]
+                return None
+            self._data.move_to_end(key)
+            return hit[1]
+
+    def __setitem__(self, key: K, value: V) -> None:
+        with self.lock:
+            self._data[key] = (self.clock(), value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_size:
+                self._data.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        with self.lock:
+            self._data.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class RateLimit:
+    """At most ``limit`` events per key in ``window`` seconds (in this process), over a
+    bounded table of keys."""
+
+    def __init__(
+        self,
+        limit: int = 5,
+        window: float = 300.0,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self.hits: TTLCache[str, deque[float]] = TTLCache(max_keys, window, clock)
+        self.lock = threading.Lock()
+
+    def _recent(self, key: str) -> deque[float]:
+        now = self.clock()
+        q = self.hits.get(key)
+        if q is None:
+            q = deque()
+        while q and now - q[0] > self.window:
+            q.popleft()
+        return q
+
+    def retry_after(self, key: str) -> float | None:
+        """Seconds to wait when ``key`` is over its limit, else None (nothing recorded)."""
+        with self.lock:
+            q = self._recent(key)
             if len(q) >= self.limit:
-                return False
-            q.append(now)
-            return True
+                return max(1.0, self.window - (self.clock() - q[0]))
+            return None
+
+    def hit(self, key: str) -> None:
+        with self.lock:
+            q = self._recent(key)
+            q.append(self.clock())
+            self.hits[key] = q
+
+    def allow(self, key: str) -> bool:
+        """Record an attempt if the key is under its limit."""
+        if self.retry_after(key) is not None:
+            return False
+        self.hit(key)
+        return True
 
     def reset(self, key: str) -> None:
+        self.hits.pop(key)
+
+
+class Backoff:
+    """Per key (an account): ``free`` failures, then each failure makes the next attempt wait
+    twice as long as the one before, from ``base`` up to ``cap`` seconds. The right password
+    after the wait works; a success clears the count."""
+
+    def __init__(
+        self,
+        free: int = 5,
+        base: float = 5.0,
+        cap: float = 60.0,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.free, self.base, self.cap, self.clock = free, base, cap, clock
+        # (failures, not before); entries are forgotten a while after the last failure.
+        self.table: TTLCache[str, tuple[int, float]] = TTLCache(max_keys, 3600.0, clock)
+        self.lock = threading.Lock()
+
+    def retry_after(self, key: str) -> float | None:
+        entry = self.table.get(key)
+        if entry is None:
+            return None
+        wait = entry[1] - self.clock()
+        return wait if wait > 0 else None
+
+    def failed(self, key: str) -> None:
         with self.lock:
-            self.hits.pop(key, None)
+            failures = (self.table.get(key) or (0, 0.0))[0] + 1
+            delay = 0.0
+            if failures >= self.free:
+                delay = min(self.cap, self.base * 2 ** (failures - self.free))
+            self.table[key] = (failures, self.clock() + delay)
+
+    def reset(self, key: str) -> None:
+        self.table.pop(key)
+
+
+class Throttle:
+    """Sign-in and token throttling of one server process."""
+
+    def __init__(
+        self,
+        free_failures: int = 5,
+        backoff_base: float = 5.0,
+        backoff_max: float = 60.0,
+        client_login_failures: int = 20,
+        client_token_failures: int = 30,
+        client_window: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.accounts = Backoff(free_failures, backoff_base, backoff_max, clock=clock)
+        self.login_clients = RateLimit(client_login_failures, client_window, clock=clock)
+        self.token_clients = RateLimit(client_token_failures, client_window, clock=clock)
+        # Reset mails: a few per account and per client address an hour.
+        self.resets = RateLimit(5, 3600.0, clock=clock)
+
+    def login_wait(self, account: str, client: str) -> float | None:
+        """Seconds before this client may try this account again, else None."""
+        waits = [
+            w
+            for w in (self.accounts.retry_after(account), self.login_clients.retry_after(client))
+            if w is not None
+        ]
+        return max(waits) if waits else None
+
+    def login_failed(self, account: str, client: str) -> None:
+        self.accounts.failed(account)
+        self.login_clients.hit(client)
+
+    def login_succeeded(self, account: str) -> None:
+        self.accounts.reset(account)

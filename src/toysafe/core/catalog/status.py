@@ -81,6 +81,51 @@ def invalidate(
     return kept, findings
 
 
+def invalidate_by_content(
+    reports: Sequence[LabReport], versions: Sequence[tuple[date, Profile]]
+) -> tuple[list[LabReport], list[str]]:
+    """Keep a report's results for a component only while the component is as it was tested:
+    its material fields in the version current when testing ended equal those of the latest
+    version. A change drops the results (16 CFR 1107.23); restoring the earlier content (a
+    revert) makes them count again. ``versions``: (created_on, profile), oldest first."""
+    if len(versions) < 2:
+        return list(reports), []
+
+    def content(p: Profile) -> dict[str, tuple[Any, ...]]:
+        return {c.id: tuple(getattr(c, f) for f in MATERIAL_FIELDS) for c in p.components}
+
+    contents = [(created, content(p)) for created, p in versions]
+    now = contents[-1][1]
+    kept: list[LabReport] = []
+    findings: list[str] = []
+    for r in reports:
+        at = next((i for i in range(len(contents) - 1, -1, -1) if contents[i][0] <= r.tested.to), 0)
+        tested = contents[at][1]
+        stale = {
+            res.component
+            for res in r.results
+            if res.component
+            and res.component in now
+            and tested.get(res.component) != now[res.component]
+        }
+        if not stale:
+            kept.append(r)
+            continue
+        for cid in sorted(stale):
+            when = next(
+                (d for d, c in contents[at + 1 :] if c.get(cid) != tested.get(cid)),
+                contents[-1][0],
+            )
+            findings.append(
+                f"report {r.report_no}: results for {cid} predate its material change "
+                f"on {when.isoformat()} and no longer count (16 CFR 1107.23)"
+            )
+        results = [res for res in r.results if res.component not in stale]
+        if results:
+            kept.append(r.model_copy(update={"results": results}))
+    return kept, findings
+
+
 def changed_since(versions: Sequence[tuple[date, list[dict[str, Any]]]]) -> dict[str, date]:
     """The latest change date of each component, from (created_on, changes) of every version."""
     out: dict[str, date] = {}

@@ -22,9 +22,18 @@ LATEST = (m.ProductVersion.product_id == m.Product.id) & (
 )
 
 
+_ACTOR: list[str | None] = [None]  # --actor of the running command
+
+
+def act_as(name: str | None) -> None:
+    """Record ``name`` as the actor of this command's events (None: the default)."""
+    _ACTOR[0] = name
+
+
 def actor() -> str:
-    """Who the command line records as the actor: TOYSAFE_ACTOR, else the OS user."""
-    return settings().actor or getpass.getuser()
+    """Who the command line records as the actor: --actor, else TOYSAFE_ACTOR, else the OS
+    user marked as such ("os:alice"), so it is never mistaken for a signed-in account."""
+    return _ACTOR[0] or settings().actor or f"os:{getpass.getuser()}"
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,8 @@ class Reports:
             )
             .join(m.Report, m.Report.id == m.ReportProduct.report_id)
             .where(m.Report.org_id == orgs.pop())
+            # A withdrawn report stays stored (and in the history) but is no evidence.
+            .where(~m.Report.id.in_(select(m.ReportWithdrawal.report_id)))
         )
         if len(products) < 500:
             query = query.where(

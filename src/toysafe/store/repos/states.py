@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 from toysafe.core.catalog.status import (
     StateFacts,
     Status,
-    changed_since,
-    invalidate,
+    invalidate_by_content,
     status_of,
 )
 from toysafe.core.evidence.labreport import LabReport
@@ -33,6 +32,13 @@ from toysafe.store.repos.products import Products
 from toysafe.store.repos.reports import Reports
 
 
+def _contents(versions: Sequence[m.ProductVersion]) -> list[tuple[date, Profile]]:
+    """(created on, profile) of each version; nothing to compare with a single version."""
+    if len(versions) < 2:
+        return []
+    return [(v.created_on, Profile.model_validate(v.profile)) for v in versions]
+
+
 def evaluate(
     profile: Profile,
     versions: Sequence[m.ProductVersion],
@@ -42,8 +48,7 @@ def evaluate(
     as_of: date,
 ) -> tuple[Assessment, Verification]:
     """Assess and verify one stored product, with material changes invalidating old evidence."""
-    changed = changed_since([(v.created_on, v.changed_components) for v in versions[1:]])
-    usable, notes = invalidate(reports, changed)
+    usable, notes = invalidate_by_content(reports, _contents(versions))
     assessment = assess(profile, kb, as_of)
     verification = verify(profile, assessment, usable, kb, as_of, registry)
     verification.findings.extend(notes)
@@ -119,8 +124,7 @@ class States:
         registry = self.labs.registry(s)
         profile = Profile.model_validate(vs[-1].profile)
         assessment, verification = evaluate(profile, vs, reports, registry, default_kb(), as_of)
-        changed = changed_since([(v.created_on, v.changed_components) for v in vs[1:]])
-        usable, _ = invalidate(reports, changed)
+        usable, _ = invalidate_by_content(reports, _contents(vs))
         return profile, assessment, verification, usable, registry, vs[-1].version
 
     @staticmethod

@@ -6,12 +6,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from toysafe.web.api import (
+    accounts,
     assess,
     certificates,
     labs,
     listings,
     meta,
     products,
+    record,
     reports,
     status,
 )
@@ -21,5 +23,6 @@ from toysafe.web.api.status import catalog_status
 __all__ = ["catalog_status", "router", "store_report"]
 
 router = APIRouter(prefix="/api/v1")
-for area in (meta, assess, products, reports, listings, labs, certificates, status):
+AREAS = (meta, assess, products, record, reports, listings, labs, certificates, status, accounts)
+for area in AREAS:
     router.include_router(area.router)

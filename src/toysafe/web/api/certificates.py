@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from sqlalchemy.exc import IntegrityError
 
 from toysafe.store import models as m
 from toysafe.web.access import (
@@ -57,6 +58,11 @@ def issue_certificate(
     except NotCertifiable as e:
         raise HTTPException(
             409, {"reason": str(e), "verification": e.verification.to_dict()}
+        ) from None
+    except IntegrityError:
+        # Another request issued this version a moment ago: one wins, this one is told so.
+        raise HTTPException(
+            409, f"{sku}: a certificate was issued by a concurrent request; reload and check"
         ) from None
     return doc
 

@@ -53,6 +53,7 @@ def add_listings(
     """Upsert listings: objects with marketplace, listing_id (ASIN), sku, title, status."""
     require(who, "seller", "admin")
     clean = []
+    seen: dict[tuple[str, str, str], int] = {}
     for i, r in enumerate(rows):
         if not isinstance(r, dict):
             raise unprocessable("an object", "body", i)
@@ -62,9 +63,19 @@ def add_listings(
             raise unprocessable("an ASIN (10 letters or digits)", "body", i, "listing_id")
         if not sku or len(sku) > 100:
             raise unprocessable("required, 1-100 chars", "body", i, "sku")
+        market = str(r.get("marketplace") or "amazon.com")[:60].lower()
+        key = (market, asin, sku)
+        if key in seen:
+            raise unprocessable(
+                f"the same listing (marketplace, listing_id, sku) as row {seen[key]}",
+                "body",
+                i,
+                "listing_id",
+            )
+        seen[key] = i
         clean.append(
             {
-                "marketplace": str(r.get("marketplace") or "amazon.com")[:60].lower(),
+                "marketplace": market,
                 "listing_id": asin,
                 "sku": sku,
                 "title": r.get("title") if isinstance(r.get("title"), str) else None,

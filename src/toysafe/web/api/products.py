@@ -63,12 +63,18 @@ def add_product(
     profile: dict[str, Any] = JSONBody,
     as_of: date | None = AsOf,
 ) -> dict[str, Any]:
-    """Add a product profile to your catalog; a changed profile becomes a new version."""
+    """Create a product in your catalog. An SKU that exists is 409 naming it, never a silent
+    new version: change a product with PUT /api/v1/products/{sku}."""
+    from fastapi import HTTPException
+
+    from toysafe.store.record import Conflict, create
+
     require(who, "seller", "admin")
     p = parse_profile(profile)
-    (outcome,) = workspace_for(request, who.org_slug, who).add_profiles([p], today(as_of))
-    if outcome.outcome == "unchanged":
-        response.status_code = 200
+    try:
+        outcome = create(workspace_for(request, who.org_slug, who), p, today(as_of))
+    except Conflict as e:
+        raise HTTPException(409, str(e)) from None
     return {"sku": p.sku, "org": who.org_slug, "outcome": outcome.outcome, "detail": outcome.detail}
 
 
@@ -159,15 +165,25 @@ def _lab_id(lab_id: str) -> None:
 
 @router.put("/products/{sku}/shares/{lab_id}", tags=["products"], status_code=204)
 def share_product(
-    request: Request, sku: str, lab_id: str, who: Who, db: Db, org: str | None = OrgQ
+    request: Request,
+    response: Response,
+    sku: str,
+    lab_id: str,
+    who: Who,
+    db: Db,
+    org: str | None = OrgQ,
 ) -> None:
-    """Share a product with a lab in the registry, which may then upload reports for it."""
+    """Share a product with a lab in the registry, which may then upload reports for it. A lab
+    whose CPSC acceptance was withdrawn is warned about in the ``Warning`` header."""
     require(who, "seller", "admin")
     _lab_id(lab_id)
     if db.get(m.Lab, lab_id) is None:
         raise unprocessable(f"lab {lab_id} is not in the lab registry", "path", "lab_id")
     product = find_product(db, who, sku, org)
-    request.app.state.accounts.share(org_slug(db, product.org_id), sku, lab_id, True, who.email)
+    accounts = request.app.state.accounts
+    warning = accounts.share(org_slug(db, product.org_id), sku, lab_id, True, who.email)
+    if warning:
+        response.headers["Warning"] = f'299 toysafe "{warning}"'
 
 
 @router.delete("/products/{sku}/shares/{lab_id}", tags=["products"], status_code=204)

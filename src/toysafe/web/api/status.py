@@ -24,6 +24,7 @@ from toysafe.web.api.common import (
     workspace_for,
 )
 from toysafe.web.deps import Db, Who
+from toysafe.web.security import TTLCache
 
 router = APIRouter()
 
@@ -51,7 +52,7 @@ def catalog_status(
     when = today(as_of)
     # Every write leaves an event, so the newest event id says whether the answer changed.
     stamp = db.scalar(select(func.max(m.Event.id)))
-    cache: dict[tuple[str, date], tuple[Any, float, bytes]] = request.app.state.status_cache
+    cache: TTLCache[tuple[str, date], tuple[Any, float, bytes]] = request.app.state.status_cache
     hit = cache.get((slug, when))
     if hit is not None and hit[0] == stamp and time.monotonic() - hit[1] < STATUS_TTL:
         return Response(hit[2], media_type="application/json")

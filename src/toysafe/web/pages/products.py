@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from toysafe.store import models as m
@@ -132,6 +133,9 @@ def certify(
             for f in c.findings[:2]
         ]
         return _product_page(request, db, who, product, 409, [str(e), *findings])
+    except IntegrityError:  # a concurrent "Issue the CPC" won: show what it issued
+        reason = "a certificate was just issued by another request; it is listed below"
+        return _product_page(request, db, who, product, 409, [reason])
     c = doc["certificate"]
     _flash(request, f"Issued {c['type']} {c['id']} (version {c['version']}).")
     return RedirectResponse(_product_url(sku, slug, who), status_code=303)
@@ -158,6 +162,8 @@ def share(
             request, db, who, product, 422, ["lab_id: choose a lab (a 4-digit CPSC lab id)"]
         )
     slug = org_slug(db, product.org_id)
-    request.app.state.accounts.share(slug, sku, lab_id, not revoke)
+    warning = request.app.state.accounts.share(slug, sku, lab_id, not revoke, who.email)
     _flash(request, f"{sku} {'is no longer' if revoke else 'is now'} shared with lab {lab_id}.")
+    if warning:
+        _flash(request, f"Warning: {warning}.", "warn")
     return RedirectResponse(_product_url(sku, slug, who), status_code=303)

@@ -305,7 +305,13 @@ def _assessment(w: Wizard) -> tuple[Assessment | None, dict[str, str]]:
     return assess(profile, default_kb(), _today()), {}
 
 
-def _wizard_page(request: Request, w: Wizard, status: int = 200, editing: bool = False) -> Response:
+def _wizard_page(
+    request: Request,
+    w: Wizard,
+    status: int = 200,
+    editing: bool = False,
+    invalidates: dict[str, Any] | None = None,
+) -> Response:
     assessment, blockers = _assessment(w)
     return render(
         request,
@@ -318,6 +324,7 @@ def _wizard_page(request: Request, w: Wizard, status: int = 200, editing: bool =
             "a": assessment,
             "blockers": [(k, _field_label(k), msg) for k, msg in blockers.items()],
             "editing": editing,
+            "invalidates": invalidates,
         },
         status,
     )
@@ -387,8 +394,29 @@ def wizard_post(request: Request, form: Form_) -> Response:
     profile = validate(w)
     if profile is None:
         return _wizard_page(request, w, 422, editing=editing)
+    from toysafe.store.record import Conflict, change, create
+
     ws = Workspace(request.app.state.store, who.org_slug, who.email)
-    (outcome,) = ws.add_profiles([profile], _today())
+    if not editing:  # "Add a product" creates; it never silently changes an existing one
+        try:
+            outcome = create(ws, profile, _today())
+        except Conflict:
+            w.errors["sku"] = (
+                f"a product '{profile.sku}' already exists: open it from the catalog and "
+                "choose Edit to change it"
+            )
+            return _wizard_page(request, w, 409)
+    else:
+        preview = change(ws, profile, _today(), dry_run=True).invalidates
+        costly = (
+            preview["material_change"]
+            or preview["reports_no_longer_evidence"]
+            or preview["requirements_no_longer_met"]
+            or preview["certificates"]
+        )
+        if costly and form.get("confirm") != "1":  # say what it invalidates before saving
+            return _wizard_page(request, w, 200, editing=True, invalidates=preview)
+        outcome = change(ws, profile, _today()).outcome
     text = {"added": "added", "new_version": "saved as a new version", "unchanged": "unchanged"}
     _flash(
         request, f"{profile.sku}: {text.get(outcome.outcome, outcome.outcome)} ({outcome.detail})"
