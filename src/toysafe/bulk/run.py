@@ -96,7 +96,9 @@ class DuckDBBackend(Backend):
         self.con.close()
 
 
-def spark_session(master: str = "local[2]", app: str = "toysafe-bulk") -> Any:
+def spark_session(
+    master: str = "local[2]", app: str = "toysafe-bulk", shuffle_partitions: int = 4
+) -> Any:
     """A Spark session set up for exact agreement with the per-item engine (UTC, ANSI)."""
     try:
         from pyspark.sql import SparkSession
@@ -110,7 +112,7 @@ def spark_session(master: str = "local[2]", app: str = "toysafe-bulk") -> Any:
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.ansi.enabled", "true")
-        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
@@ -140,6 +142,13 @@ def backend_for(engine: Engine, spark_master: str | None = None) -> Iterator[Bac
         finally:
             b.close()
         return
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None and spark_master is None:
+        # A session already running in this process (tests, notebooks) is reused, not stopped.
+        yield SparkBackend(active)
+        return
     session = spark_session(spark_master or "local[2]")
     try:
         yield SparkBackend(session)
@@ -153,7 +162,7 @@ def _lists(mask: np.ndarray, ids: np.ndarray) -> pa.ListArray:
     counts = np.bincount(rows, minlength=mask.shape[0])
     offsets = np.zeros(mask.shape[0] + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])
-    values = pa.array(ids[cols].tolist() if len(cols) else [], pa.string())
+    values = pa.array(ids.tolist(), pa.string()).take(pa.array(cols, pa.int64()))
     return pa.ListArray.from_arrays(pa.array(offsets), values)
 
 
