@@ -206,7 +206,7 @@ def test_a_new_kind_of_rule_fails_loudly() -> None:
         _editions(KB),
         list(KB.parameters.values()),
     )
-    with pytest.raises(NoSetTranslation, match="16CFR1501: requirement field 'duty_from'"):
+    with pytest.raises(NoSetTranslation, match="16CFR1501: requirement: field 'duty_from'"):
         compile_kb(kb)
 
 

@@ -217,6 +217,7 @@ _FLAG_COLUMNS = {"children_product": "children", "toy": "toy", "toy_standard": "
 class _Compiler:
     kb: KnowledgeBase
     registry: _Registry = field(default_factory=_Registry)
+    columns: set[str] = field(default_factory=set)  # product columns the conditions read
 
     def condition(self, spec: Any, where: str, in_statement: bool = False) -> Pred:
         if not isinstance(spec, dict):
@@ -240,11 +241,16 @@ class _Compiler:
 
     def leaf(self, key: str, arg: Any, where: str, in_statement: bool) -> Pred:
         if key == "feature":
-            return _feature(arg, where)
+            pred = _feature(arg, where)  # validates the shape first
+            name, params = (arg, {}) if isinstance(arg, str) else next(iter(arg.items()))
+            self.columns.add(feature_column(name))
+            self.columns.update(param_column(name, p) for p in params)
+            return pred
         if key == "any_feature":
             if not isinstance(arg, list) or not arg or any(a not in FEATURES for a in arg):
                 raise NoSetTranslation(f"{where}: any_feature: expected known features")
             cols = [feature_column(a) for a in arg]
+            self.columns.update(cols)
             return lambda t: ibis.or_(*(t[c] for c in cols))
         if key == "age_under_months":
             n = _int_arg(arg, key, where)
@@ -313,19 +319,62 @@ class Plan:
     statements: tuple[Statement_, ...]
     filters: tuple[tuple[int, Pred], ...]
     component_rules: tuple[ComponentRulePlan, ...]
+    feature_columns: tuple[str, ...] = ()  # the product table's feature columns the plan reads
 
     @property
     def requirement_ids(self) -> tuple[str, ...]:
         return tuple(r.id for r in self.rules)
 
 
-def _check_fields(req: Requirement) -> None:
-    known = REQUIREMENT_FIELDS_DECIDING | REQUIREMENT_FIELDS_NOT_DECIDING
-    for name in type(req).model_fields:
-        if name not in known and getattr(req, name) not in (None, [], {}, False):
-            raise NoSetTranslation(
-                f"{req.id}: requirement field {name!r} has no set-based translation"
-            )
+#: Fields of the nested KB models the compiler knows (read or deliberately ignored).
+KNOWN_FIELDS: dict[str, frozenset[str]] = {
+    "Effective": frozenset({"from_", "to", "basis", "note"}),
+    "ComponentRule": frozenset({"select", "exempt_by", "required", "none_reason"}),
+    "Exception_": frozenset({"id", "citation", "when", "reason"}),
+    "Statement": frozenset({"key", "citation", "when", "text"}),
+    "Determination": frozenset(
+        {
+            "kind",
+            "id",
+            "title",
+            "citation",
+            "effect",
+            "covers",
+            "effective_from",
+            "editions",
+            "materials",
+            "summary",
+            "confidence",
+            "references",
+        }
+    ),
+    "DeterminedMaterial": frozenset({"material", "when", "note", "confidence"}),
+}
+
+
+def _check_model(obj: Any, known: frozenset[str], where: str) -> None:
+    for name in type(obj).model_fields:
+        if name not in known and getattr(obj, name) not in (None, [], {}, False):
+            raise NoSetTranslation(f"{where}: field {name!r} has no set-based translation")
+
+
+def _check_fields(req: Requirement, kb: KnowledgeBase) -> None:
+    """Refuse a rule that uses a field this compiler does not know (a new kind of rule)."""
+    _check_model(
+        req, REQUIREMENT_FIELDS_DECIDING | REQUIREMENT_FIELDS_NOT_DECIDING, f"{req.id}: requirement"
+    )
+    _check_model(req.effective, KNOWN_FIELDS["Effective"], f"{req.id}: effective")
+    for e in req.exceptions:
+        _check_model(e, KNOWN_FIELDS["Exception_"], f"{req.id}: exception {e.id}")
+    for st in req.statements:
+        _check_model(st, KNOWN_FIELDS["Statement"], f"{req.id}: statement {st.key}")
+    if req.components is not None:
+        _check_model(req.components, KNOWN_FIELDS["ComponentRule"], f"{req.id}: components")
+        for d in req.components.exempt_by:
+            det = kb.determinations[d]
+            _check_model(det, KNOWN_FIELDS["Determination"], f"determination {d}")
+            for m in det.materials:
+                _check_model(m, KNOWN_FIELDS["DeterminedMaterial"], f"determination {d}")
 
 
 def _flag(column: str, want: bool) -> Pred:
@@ -392,11 +441,14 @@ def compile_kb(kb: KnowledgeBase) -> Plan:
     rules: list[Rule] = []
     comp_rules: list[ComponentRulePlan] = []
     for i, req in enumerate(kb.requirements):
-        _check_fields(req)
+        _check_fields(req, kb)
         rules.append(_rule(req, i, comp, ranks, comp_rules))
 
     filters = tuple((k, _filter_pred(spec)) for k, spec in comp.registry.filters.values())
-    return Plan(kb, tuple(rules), tuple(statements), filters, tuple(comp_rules))
+    used = comp.columns | {feature_column(n) for n in MOUTHING_FEATURES}
+    return Plan(
+        kb, tuple(rules), tuple(statements), filters, tuple(comp_rules), tuple(sorted(used))
+    )
 
 
 def _rule(
@@ -496,6 +548,8 @@ def _rule(
 
 def _facts(plan: Plan, products: ir.Table) -> ir.Table:
     """``facts.derive`` as columns: made, edition rank, scopes, children's product."""
+    keep = ["pid", "sku", "min_months", "children_product", "toy", "made_last", "as_of"]
+    products = products.select(*keep, *plan.feature_columns)
     made = products.made_last.fill_null(products.as_of)
     base = products.toy & (products.min_months < TOY_STANDARD_UNDER_MONTHS)
     editions = sorted(plan.kb.editions, key=lambda e: e.rank, reverse=True)
