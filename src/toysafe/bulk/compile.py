@@ -83,6 +83,7 @@ REQUIREMENT_FIELDS_DECIDING = frozenset(
         "components",
         "third_party_testing",
         "third_party_when",
+        "third_party_duty",
         "certificate_rule",
     }
 )
@@ -96,6 +97,7 @@ REQUIREMENT_FIELDS_NOT_DECIDING = frozenset(
         "third_party_basis",
         "third_party_confidence",
         "third_party_otherwise",
+        "cite_as",
         "violations",
         "testing",
         "limits",
@@ -320,6 +322,8 @@ class Plan:
     filters: tuple[tuple[int, Pred], ...]
     component_rules: tuple[ComponentRulePlan, ...]
     feature_columns: tuple[str, ...] = ()  # the product table's feature columns the plan reads
+    # Products made before the certification duty owe no certificate and no lab test.
+    certification_from: date | None = None
 
     @property
     def requirement_ids(self) -> tuple[str, ...]:
@@ -331,7 +335,8 @@ KNOWN_FIELDS: dict[str, frozenset[str]] = {
     "Effective": frozenset({"from_", "to", "basis", "note"}),
     "ComponentRule": frozenset({"select", "exempt_by", "required", "none_reason"}),
     "Exception_": frozenset({"id", "citation", "when", "reason"}),
-    "Statement": frozenset({"key", "citation", "when", "text"}),
+    "Statement": frozenset({"key", "citation", "when", "text", "text_ascii"}),
+    "DatedDuty": frozenset({"from_", "citation", "confidence", "note"}),
     "Determination": frozenset(
         {
             "kind",
@@ -368,6 +373,9 @@ def _check_fields(req: Requirement, kb: KnowledgeBase) -> None:
         _check_model(e, KNOWN_FIELDS["Exception_"], f"{req.id}: exception {e.id}")
     for st in req.statements:
         _check_model(st, KNOWN_FIELDS["Statement"], f"{req.id}: statement {st.key}")
+    duty = getattr(req, "third_party_duty", None)
+    if duty is not None:
+        _check_model(duty, KNOWN_FIELDS["DatedDuty"], f"{req.id}: third_party_duty")
     if req.components is not None:
         _check_model(req.components, KNOWN_FIELDS["ComponentRule"], f"{req.id}: components")
         for d in req.components.exempt_by:
@@ -446,8 +454,18 @@ def compile_kb(kb: KnowledgeBase) -> Plan:
 
     filters = tuple((k, _filter_pred(spec)) for k, spec in comp.registry.filters.values())
     used = comp.columns | {feature_column(n) for n in MOUTHING_FEATURES}
+    duties = dict(getattr(kb, "duties", None) or {})
+    certification = duties.pop("certification", None)
+    if duties:
+        raise NoSetTranslation(f"duties {sorted(duties)} have no set-based translation")
     return Plan(
-        kb, tuple(rules), tuple(statements), filters, tuple(comp_rules), tuple(sorted(used))
+        kb,
+        tuple(rules),
+        tuple(statements),
+        filters,
+        tuple(comp_rules),
+        tuple(sorted(used)),
+        certification.from_ if certification is not None else None,
     )
 
 
@@ -534,6 +552,11 @@ def _rule(
     if req.third_party_when is not None:
         lab_parts.append(comp.condition(req.third_party_when, f"{req.id} third_party_when"))
     lab_parts.append(lambda t: t.children)
+    duty = getattr(req, "third_party_duty", None)
+    if duty is not None:
+        # Third-party testing owed only by products made on or after the duty began.
+        duty_from = duty.from_
+        lab_parts.append(lambda t: t.made >= duty_from)
     if required:
         lab_parts.append(lambda t: t[f"rlab_{index}"])
 
@@ -613,8 +636,16 @@ def decisions(plan: Plan, products: ir.Table, components: ir.Table) -> ir.Table:
         else ibis.literal(False),
     )
     facts = facts.mutate(**{f"req__{r.index}": r.applies(facts) for r in plan.rules})
+    cert_from = plan.certification_from
+
+    def certified(t: ir.Table) -> ir.BooleanValue:
+        return ibis.literal(True) if cert_from is None else t.made >= cert_from
+
     facts = facts.mutate(
-        **{f"lab__{r.index}": facts[f"req__{r.index}"] & r.lab(facts) for r in plan.rules}
+        **{
+            f"lab__{r.index}": facts[f"req__{r.index}"] & r.lab(facts) & certified(facts)
+            for r in plan.rules
+        }
     )
     cert_rules = [f"req__{r.index}" for r in plan.rules if r.certificate_rule]
     any_cert = ibis.or_(*(facts[c] for c in cert_rules)) if cert_rules else ibis.literal(False)
@@ -623,7 +654,12 @@ def decisions(plan: Plan, products: ir.Table, components: ir.Table) -> ir.Table:
         *((facts.rank == r, ibis.literal(eid)) for r, eid in editions.items()),
         else_=ibis.null("string"),
     )
-    certificate = ibis.cases((any_cert & facts.children, "CPC"), (any_cert, "GCC"), else_="none")
+    certificate = ibis.cases(
+        (~certified(facts), "none"),
+        (any_cert & facts.children, "CPC"),
+        (any_cert, "GCC"),
+        else_="none",
+    )
     flags = [f"req__{r.index}" for r in plan.rules] + [f"lab__{r.index}" for r in plan.rules]
     warn = [f"warn__{j}" for j in range(len(plan.statements))]
     return facts.select(

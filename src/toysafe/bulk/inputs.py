@@ -160,6 +160,16 @@ def _bad_rows(t: pa.Table) -> np.ndarray:
     bad |= np.asarray(
         pc.fill_null(pc.or_(pc.or_(pc.less(hi, 0), pc.greater(hi, 1200)), pc.less(hi, lo)), False)
     )
+    det = t.column("age_determination").combine_chunks()
+    det_age = pc.struct_field(det, "min_months")
+    det_by = pc.utf8_length(pc.utf8_trim_whitespace(pc.struct_field(det, "by")))
+    det_bad = pc.or_(
+        pc.or_(
+            pc.fill_null(pc.less(det_age, 0), True), pc.fill_null(pc.greater(det_age, 1200), True)
+        ),
+        pc.fill_null(pc.less(det_by, 3), True),
+    )
+    bad |= np.asarray(pc.and_(pc.is_valid(det), det_bad))
     made = t.column("manufactured").combine_chunks()
     length = pc.utf8_length(made)
     day_text = pc.if_else(pc.equal(length, 7), pc.binary_join_element_wise(made, "01", "-"), made)

@@ -12,8 +12,11 @@ from typing import Any
 
 from toysafe.core.law.facts import MOUTHING_PRESUMED_UNDER_MONTHS
 from toysafe.core.law.knowledge import KnowledgeBase
-from toysafe.core.law.profile import CHILDREN_MAX_MONTHS, TOY_STANDARD_UNDER_MONTHS
+from toysafe.core.law.profile import CHILDREN_MAX_MONTHS, TOY_STANDARD_UNDER_MONTHS, Profile
 from toysafe.core.law.vocabulary import FEATURES, FIBERS, MATERIALS
+
+#: Whether the profile model knows age determinations (an age that outranks the label).
+_AGE_DETERMINATION = "age_determination" in Profile.model_fields
 
 
 def _walk(spec: Any) -> Iterator[tuple[str, Any]]:
@@ -64,6 +67,12 @@ def thresholds(kb: KnowledgeBase) -> tuple[list[int], list[date]]:
         days.update(d for d in (r.effective.from_, r.effective.to) if d is not None)
     days.update(e.effective_from for e in kb.editions)
     days.update(d.effective_from for d in kb.determinations.values())
+    # Dated duties (third-party testing, certification), where the knowledge base has them.
+    for r in kb.requirements:
+        duty = getattr(r, "third_party_duty", None)
+        if duty is not None:
+            days.add(duty.from_)
+    days.update(d.from_ for d in (getattr(kb, "duties", None) or {}).values())
     age_list = sorted({a + d for a in ages for d in (-1, 0, 1) if 0 <= a + d <= 1200})
     day_list = sorted({x + timedelta(days=d) for x in days for d in (-1, 0, 1)})
     return age_list, day_list
@@ -119,6 +128,9 @@ class ProfileMaker:
         }
         if r.random() < 0.3:
             data["age"]["max_months"] = age + r.randrange(0, 60)
+        if _AGE_DETERMINATION and r.random() < 0.1:
+            judged = r.choice(self.ages)
+            data["age_determination"] = {"min_months": judged, "by": "CPSC recall notice"}
         if r.random() < 0.2:
             data["toy"] = r.random() < 0.6
         if r.random() < 0.2:

@@ -52,6 +52,8 @@ NESTED_SCHEMA = pa.schema(
         ("sku", pa.string()),
         ("name", pa.string()),
         ("age", pa.struct([("min_months", pa.int32()), ("max_months", pa.int32())])),
+        # An age determination (CPSC, a court) outranks the label where the profile model has it.
+        ("age_determination", pa.struct([("min_months", pa.int32()), ("by", pa.string())])),
         ("children_product", pa.bool_()),
         ("toy", pa.bool_()),
         ("manufactured", pa.string()),
@@ -67,6 +69,7 @@ def nested_row(p: Profile) -> dict[str, Any]:
         "sku": p.sku,
         "name": p.name,
         "age": {"min_months": p.age.min_months, "max_months": p.age.max_months},
+        "age_determination": _age_determination(p),
         "children_product": p.children_product,
         "toy": p.toy,
         "manufactured": p.manufactured.text if p.manufactured else None,
@@ -85,6 +88,11 @@ def nested_row(p: Profile) -> dict[str, Any]:
             for c in p.components
         ],
     }
+
+
+def _age_determination(p: Profile) -> dict[str, Any] | None:
+    det = getattr(p, "age_determination", None)
+    return None if det is None else {"min_months": det.min_months, "by": det.by}
 
 
 def nested_table(profiles: Iterable[Profile]) -> pa.Table:
@@ -118,7 +126,10 @@ def flatten(nested: pa.Table, as_of: date | Sequence[date]) -> tuple[pa.Table, p
     n = nested.num_rows
     pid = pa.array(np.arange(n, dtype=np.int64))
     age = nested.column("age").combine_chunks()
-    min_months = pc.cast(pc.struct_field(age, "min_months"), pa.int32())
+    judged = pc.struct_field(nested.column("age_determination").combine_chunks(), "min_months")
+    min_months = pc.coalesce(
+        pc.cast(judged, pa.int32()), pc.cast(pc.struct_field(age, "min_months"), pa.int32())
+    )
     manufactured = nested.column("manufactured").combine_chunks()
     first, last = _dates(manufactured)
     cols: dict[str, pa.Array] = {
