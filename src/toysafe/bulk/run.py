@@ -166,21 +166,26 @@ def _lists(mask: np.ndarray, ids: np.ndarray) -> pa.ListArray:
     return pa.ListArray.from_arrays(pa.array(offsets), values)
 
 
-def _matrix(table: pa.Table, names: list[str]) -> np.ndarray:
+def _matrix(table: pa.Table, names: list[str], order: np.ndarray) -> np.ndarray:
     if not names:
         return np.zeros((table.num_rows, 0), dtype=bool)
     return np.column_stack(
-        [np.asarray(table.column(n).to_numpy(zero_copy_only=False), dtype=bool) for n in names]
+        [
+            np.asarray(table.column(n).to_numpy(zero_copy_only=False), dtype=bool)[order]
+            for n in names
+        ]
     )
 
 
 def shape_output(plan: Plan, flags: pa.Table) -> pa.Table:
     """The engine's boolean columns as the contract's lists of ids, in input order."""
-    flags = flags.sort_by("pid")
+    order = np.argsort(
+        np.asarray(flags.column("pid").to_numpy(zero_copy_only=False)), kind="stable"
+    )
     ids = np.array(plan.requirement_ids, dtype=object)
-    req = _matrix(flags, [f"req__{r.index}" for r in plan.rules])
-    lab = _matrix(flags, [f"lab__{r.index}" for r in plan.rules])
-    warn = _matrix(flags, [f"warn__{j}" for j in range(len(plan.statements))])
+    req = _matrix(flags, [f"req__{r.index}" for r in plan.rules], order)
+    lab = _matrix(flags, [f"lab__{r.index}" for r in plan.rules], order)
+    warn = _matrix(flags, [f"warn__{j}" for j in range(len(plan.statements))], order)
     wkeys = np.array([s.key for s in plan.statements], dtype=object)
     # `warnings` names each requirement once (several statements share 16 CFR 1500.19);
     # `warning_keys` names every statement due.
@@ -192,11 +197,12 @@ def shape_output(plan: Plan, flags: pa.Table) -> pa.Table:
         if groups
         else np.zeros((flags.num_rows, 0), dtype=bool)
     )
+    take = pa.array(order)
     return pa.table(
         {
-            "sku": flags.column("sku"),
-            "certificate": flags.column("certificate"),
-            "toy_standard": flags.column("toy_standard"),
+            "sku": flags.column("sku").take(take),
+            "certificate": flags.column("certificate").take(take),
+            "toy_standard": flags.column("toy_standard").take(take),
             "requirements": _lists(req, ids),
             "lab_tested": _lists(lab, ids),
             "warnings": _lists(by_req, np.array(list(groups), dtype=object)),
