@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from toysafe.cli import (  # noqa: F401 - importing registers the commands
     assess_cmds,
+    bulk_cmds,
     certificate_cmds,
     due_cmds,
     evidence_cmds,
