@@ -688,8 +688,14 @@ class Workspace:
         product_version: int,
         as_of: date,
         lot: str | None,
+        renewal_due: date | None = None,
     ) -> None:
+        """Store a signed certificate; ``renewal_due`` is the marketplace's renewal date (policy:
+        the certification period from the oldest relied-on report), never a legal expiry."""
         c = doc["certificate"]
+        legacy = c.get("valid_until")  # documents issued before the CPC lost its "valid to"
+        if renewal_due is None and legacy:
+            renewal_due = date.fromisoformat(legacy)
         with self._tx() as s:
             org = self.org(s)
             product = self._product(s, sku)
@@ -702,7 +708,7 @@ class Workspace:
                     version=c["version"],
                     type=c["type"],
                     issued=date.fromisoformat(c["issued"]),
-                    valid_until=date.fromisoformat(c["valid_until"]) if c["valid_until"] else None,
+                    valid_until=renewal_due,
                     toy_standard=c["toy_standard"],
                     digest=doc["signature"]["digest"],
                     document=doc,

@@ -107,6 +107,14 @@ def _normalise_features(raw: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
+class ProfileManufacturer(_Strict):
+    """The finished product's manufacturer (contract 1, since 1.1)."""
+
+    name: str = Field(min_length=1)
+    address: str = Field(min_length=5)
+    phone: str | None = Field(default=None, min_length=5)
+
+
 class Profile(_Strict):
     """A product as its seller describes it."""
 
@@ -126,6 +134,7 @@ class Profile(_Strict):
     toy: bool = True
     manufactured: ManufactureDate | None = None
     made_in: Place | None = None
+    manufacturer: ProfileManufacturer | None = None
     features: dict[str, dict[str, Any]] = Field(default_factory=dict)
     components: list[Component] = Field(default_factory=list)
     # Extension: 16 CFR 1107.21 periodic-testing plan (used by tracking).
