@@ -346,7 +346,7 @@ def _certificate(f: ProductFacts, applicable: list[Applicable]) -> CertificateTy
 def _edition_reason(profile: Profile, f: ProductFacts) -> str:
     if not profile.toy:
         return "not a toy: ASTM F963 does not apply"
-    if profile.age.min_months >= TOY_STANDARD_UNDER_MONTHS:
+    if profile.judged_min_months >= TOY_STANDARD_UNDER_MONTHS:
         return "intended for ages 14 and up: outside ASTM F963 (section 1.3)"
     if f.edition is None:
         return f"made {f.made.isoformat()}, before any edition of ASTM F963 was mandatory"
@@ -372,6 +372,13 @@ def _notes(profile: Profile, kb: KnowledgeBase, f: ProductFacts) -> tuple[str, .
                 f"{f.edition.effective_from.isoformat()}): {f.edition.id} is assumed; "
                 f"give the full manufacture date to be sure"
             )
+    det = profile.age_determination
+    if det is not None and det.min_months != profile.age.min_months:
+        notes.append(
+            f"judged as intended for children {from_age(det.min_months)} by the age "
+            f"determination of {det.by}, not by the labelled {from_age(profile.age.min_months)} "
+            f"(16 CFR 1200.2(a): a stated age counts only when reasonable)"
+        )
     if m is None:
         notes.append(
             "no manufacture date: rules in force on the assessment date are used; a "
