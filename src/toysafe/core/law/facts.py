@@ -78,7 +78,9 @@ def mouthing(c: Component, profile: Profile) -> tuple[bool, str]:
         return True, f"{FEATURES[name].present}: made to be mouthed"
     if profile.judged_min_months < MOUTHING_PRESUMED_UNDER_MONTHS:
         return True, "toy for children under 6: parts presumed to reach the mouth"
-    return False, (f"toy for children {from_age(profile.judged_min_months)}, not likely to be mouthed")
+    return False, (
+        f"toy for children {from_age(profile.judged_min_months)}, not likely to be mouthed"
+    )
 
 
 def derive(profile: Profile, as_of: date, edition: Edition | None) -> ProductFacts:
