@@ -47,6 +47,9 @@ EXPECT_KEYS = {
     "children_product",
     "warnings",
     "alerts_include",
+    "citation_includes",
+    "basis",
+    "notes_include",
 }
 
 
@@ -140,3 +143,11 @@ def check_expectations(result: Assessment, rid: str, expect: dict[str, Any]) -> 
         )
     for text in expect.get("alerts_include", []):
         assert any(text in a.message for a in result.alerts), f"alerts: {result.alerts}"
+    decided = applied if applied is not None else na
+    assert decided is not None
+    if "citation_includes" in expect:
+        assert expect["citation_includes"] in decided.citation, f"citation: {decided.citation}"
+    if "basis" in expect:
+        assert decided.basis == expect["basis"], f"{rid}: basis {decided.basis}"
+    for text in expect.get("notes_include", []):
+        assert any(text in n for n in result.notes), f"notes: {result.notes}"

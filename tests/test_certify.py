@@ -384,7 +384,10 @@ def test_label_statements_by_age(ws: Path, example: str, expected: list[str]) ->
     texts = [w["text"] for w in doc["warnings"]]
     assert len(texts) == len(expected)
     for text, want in zip(texts, expected, strict=True):
-        assert text.startswith("WARNING: CHOKING HAZARD -- ") and want in text
+        # Law fix (issue 10): the em dash of 16 CFR 1500.19, with an ASCII form beside it.
+        assert text.startswith("WARNING: CHOKING HAZARD\u2014") and want in text
+    for w in doc["warnings"]:
+        assert w["text_ascii"].isascii() and "CHOKING HAZARD--" in w["text_ascii"]
     assert doc["online_listing"]["required"] == bool(expected)
     assert "Batch/run L1" in doc["tracking_label"]["lines"]
     assert len(list((ws / "labels").glob("*.label.pdf"))) == 1

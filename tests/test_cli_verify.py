@@ -77,7 +77,8 @@ BAD_REPORTS = [
     (lambda t: _result(t, unit="mg/L"), "'mg/L' cannot be converted to 'ppm'"),
     (lambda t: _result(t, unit=None), "a measured value needs a unit"),
     (lambda t: _result(t, analyte="Zn"), "16CFR1303 sets no limit for 'Zn'"),
-    (lambda t: _result(t, requirement="16CFR9999"), "unknown requirement '16CFR9999'"),
+    # Contract 4 (v1.1): a citation toysafe does not assess is kept; free text is bad input.
+    (lambda t: _result(t, requirement="sharp points"), "'sharp points' is not a citation"),
     (lambda t: _result(t, verdict="ok"), "results[0].verdict"),
     (lambda t: _report(t, issued="2026-06-05"), "tested.to 2026-06-10 is after the issue date"),
     (lambda t: _report(t, issued="yesterday"), "issued"),

@@ -131,9 +131,14 @@ def test_the_small_parts_statement_is_exact() -> None:
             "components": [{"id": "peg", "material": "plastic_pp", "small_part": True}],
         }
     )
+    # Law fix (issue 10): 16 CFR 1500.19 prints an em dash; the ASCII form stands beside it.
     assert [w.text for w in result.warnings] == [
-        "WARNING: CHOKING HAZARD -- Small parts. Not for children under 3 yrs."
+        "WARNING: CHOKING HAZARD\u2014Small parts. Not for children under 3 yrs."
     ]
+    assert [w.text_ascii for w in result.warnings] == [
+        "WARNING: CHOKING HAZARD--Small parts. Not for children under 3 yrs."
+    ]
+    assert result.to_dict()["warnings"][0]["text_ascii"].isascii()
 
 
 def test_phthalates_are_decided_per_component() -> None:

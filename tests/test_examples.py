@@ -137,14 +137,22 @@ EXPECT: dict[str, dict[str, Any]] = {
         "warnings": set(),
     },
     # 6+ slime kit: liquids and pastes are tested for microbial cleanliness (F963 4.3.6); the
-    # glue is an art material (F963 4.29, labeling); 6+ is past both the small-parts warning
-    # (3 to under 6) and the mouthing presumption (under 6).
+    # glue is an art material (LHAMA, 16 CFR 1500.14(b)(8), which F963 4.29 restates: issue 10
+    # cites the federal rule itself); 6+ is past both the small-parts warning (3 to under 6)
+    # and the mouthing presumption (under 6).
     "slime-kit": {
         "certificate": "CPC",
         "toy_standard": "F963-23",
         "children_product": True,
-        "applies": {"F963:4.3.6": LAB, "F963:4.29": ANY, "16CFR1307": ANY},
-        "not_applies": ["F963:4.3.5.2", "16CFR1501", "F963:4.6", "16CFR1303", "16CFR1500.20"],
+        "applies": {"F963:4.3.6": LAB, "16CFR1500.14(b)(8)": ANY, "16CFR1307": ANY},
+        "not_applies": [
+            "F963:4.29",
+            "F963:4.3.5.2",
+            "16CFR1501",
+            "F963:4.6",
+            "16CFR1303",
+            "16CFR1500.20",
+        ],
         "warnings": set(),
     },
     # 1-3 year push ride-on: stability (4.15), wheels/axles (4.17, under 8), jaw entrapment in

@@ -253,7 +253,9 @@ def test_dashboard_shows_status_badges_and_counts(site: TestClient) -> None:
     assert "<h1>Catalog status</h1>" in page
     assert 'class="badge badge-warn"' in page and "Missing evidence" in page
     assert "MM-STK-07" in page and "LN-RTL-02" in page and "RH-DC-F24" not in page
-    assert '<th scope="col">Valid until</th>' in page and '<th scope="col">Next due</th>' in page
+    # Issue 10: the 12-month window is the marketplace's policy, not a legal expiry of the CPC.
+    assert '<th scope="col">Renewal due (marketplace policy)</th>' in page
+    assert '<th scope="col">Next due</th>' in page
     assert "send for testing" in page
     assert re.search(r'<span class="count">2</span> products', page)
     assert 'href="/?status=missing_evidence"' in page

@@ -214,12 +214,14 @@ def test_due_dates_and_the_calendar(ws: DB, tmp_path: Path) -> None:
     )
     items = {(i["sku"], i["next_due"], i["next_due_reason"]) for i in later["items"]}
     assert ("MM-STK-07", "2027-06-10", "periodic testing (16 CFR 1107.21)") in items
-    assert ("SK-DRN-M2", "2027-11-21", "certificate renewal") in items
+    # Issue 10: labelled as marketplace policy (a CPC has no legal expiry).
+    renewal = "marketplace renewal (policy; a CPC has no legal expiry)"
+    assert ("SK-DRN-M2", "2027-11-21", renewal) in items
     cal = Calendar.from_ical(ics.read_bytes())
     events = list(cal.walk("VEVENT"))
     assert {str(e["summary"]) for e in events} == {
         "MM-STK-07: periodic testing (16 CFR 1107.21)",
-        "SK-DRN-M2: certificate renewal",
+        f"SK-DRN-M2: {renewal}",
     }
     bad = ts("due", "--within", "soon")
     assert bad.exit_code == 2 and "--within" in bad.stderr

@@ -425,7 +425,7 @@ def _make_pack(
     )
     files["labels/label.json"] = buffer_json(label.to_dict())
     files["labels/label.pdf"] = render_label(label)
-    write_pack(out, files, doc)
+    write_pack(out, files, doc, verification.valid_until)
     typer.echo(
         f"wrote {out}: {len(files)} files and manifest.json (check: toysafe audit-pack "
         f"--check {out})"

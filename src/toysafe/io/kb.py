@@ -12,6 +12,8 @@ from pydantic import ValidationError
 from toysafe.core.law.conditions import ConditionError
 from toysafe.core.law.knowledge import (
     Determination,
+    Duties,
+    Duty,
     Editions,
     KnowledgeBase,
     KnowledgeBaseError,
@@ -66,6 +68,7 @@ def load_kb(root: Path = KB_DIR) -> KnowledgeBase:
     determinations: list[Determination] = []
     editions: Editions | None = None
     parameters: list[Parameters] = []
+    duties: list[Duty] = []
     for path in sorted(root.rglob("*.yaml")):
         try:
             data = read_yaml(path)
@@ -78,6 +81,8 @@ def load_kb(root: Path = KB_DIR) -> KnowledgeBase:
                 determinations.append(Determination.model_validate(data))
             elif kind == "parameters":
                 parameters.append(Parameters.model_validate(data))
+            elif kind == "duties":
+                duties.extend(Duties.model_validate(data).duties)
             elif kind == "editions":
                 if editions is not None:
                     raise KnowledgeBaseError("a second editions file")
@@ -88,7 +93,7 @@ def load_kb(root: Path = KB_DIR) -> KnowledgeBase:
             raise _error(path, root, e) from None
     if editions is None:
         raise KnowledgeBaseError(f"{root}: no editions file")
-    return KnowledgeBase(requirements, determinations, editions, parameters)
+    return KnowledgeBase(requirements, determinations, editions, parameters, duties)
 
 
 @functools.cache

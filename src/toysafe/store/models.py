@@ -299,5 +299,6 @@ class ReportWithdrawal(Base):
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(Text)
 
+
 # The marketplace program's tables share this metadata (migrations, restore, portability).
 from toysafe.store.program import models as _program_models  # noqa: E402, F401

@@ -685,7 +685,8 @@ def _certificate_columns(doc: Any, where: str) -> dict[str, Any]:
     """The looked-up columns of a signed ``toysafe/certificate@1`` document."""
     try:
         c = doc["certificate"]
-        until = date.fromisoformat(c["valid_until"]) if c["valid_until"] else None
+        legacy = c.get("valid_until")  # the marketplace window is not part of the certificate
+        until = date.fromisoformat(legacy) if legacy else None
         return {
             "id": c["id"],
             "version": c["version"],

@@ -219,14 +219,22 @@ class Workspace:
         product_version: int,
         as_of: date,
         lot: str | None,
+        renewal_due: date | None = None,
     ) -> None:
+        """Store a signed certificate; ``renewal_due`` is the marketplace's renewal date (policy:
+        the certification period from the oldest relied-on report), never a legal expiry."""
         c = doc["certificate"]
+        legacy = c.get("valid_until")  # documents issued before the CPC lost its "valid to"
+        if renewal_due is None and legacy:
+            renewal_due = date.fromisoformat(legacy)
         with self._tx() as s:
             org = self.org(s)
             product = self._product(s, sku)
             relied = {t["report_no"] for t in c["testing"]}
             report_ids = self.reports.ids(s, org.id, relied) if relied else []
-            self.certificates.add(s, org.id, product, doc, pdf, product_version, report_ids)
+            self.certificates.add(
+                s, org.id, product, doc, pdf, product_version, report_ids, renewal_due
+            )
             if lot:
                 made = c["manufacture"]
                 self.lots.ensure(s, product.id, lot, made["date"], made["city"], made["country"])

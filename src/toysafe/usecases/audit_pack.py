@@ -8,7 +8,7 @@ import os
 import tempfile
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,21 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def write_pack(out: Path, files: dict[str, bytes], certificate: dict[str, Any]) -> Path:
-    """Write ``files`` (zip path -> bytes) and a manifest, atomically."""
-    manifest = {
+MARKETPLACE_POLICY = (
+    "marketplace policy: the marketplace asks for renewal within its certification period "
+    "(12 months from the oldest relied-on report by default); a CPC itself has no legal expiry"
+)
+
+
+def write_pack(
+    out: Path,
+    files: dict[str, bytes],
+    certificate: dict[str, Any],
+    renewal_due: date | None = None,
+) -> Path:
+    """Write ``files`` (zip path -> bytes) and a manifest, atomically; ``renewal_due`` is the
+    marketplace's renewal date, recorded in the manifest as policy, never on the certificate."""
+    manifest: dict[str, Any] = {
         "format": FORMAT,
         "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "certificate_id": certificate["certificate"]["id"],
@@ -35,6 +47,11 @@ def write_pack(out: Path, files: dict[str, bytes], certificate: dict[str, Any]) 
             for name, data in sorted(files.items())
         ],
     }
+    if renewal_due is not None:
+        manifest["marketplace_policy"] = {
+            "renewal_due": renewal_due.isoformat(),
+            "basis": MARKETPLACE_POLICY,
+        }
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".toysafe-", suffix=".zip", dir=out.parent)
     try:

@@ -146,5 +146,5 @@ def certify_stored(
         raise NotCertifiable(str(e), verification) from None
     signed = seal.sign(doc, key.key)
     pdf = render_certificate(signed, key)
-    ws.store_certificate(sku, signed, pdf, version, as_of, lot)
+    ws.store_certificate(sku, signed, pdf, version, as_of, lot, verification.valid_until)
     return signed, pdf

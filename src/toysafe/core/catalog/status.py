@@ -14,6 +14,9 @@ from toysafe.core.evidence.labreport import LabReport
 from toysafe.core.law.dates import add_months
 from toysafe.core.law.profile import Profile
 
+#: The renewal is the marketplace's certification period, not a legal expiry: a CPC has none.
+MARKETPLACE_RENEWAL = "marketplace renewal (policy; a CPC has no legal expiry)"
+
 EXPIRING_DAYS = 60
 MATERIAL_FIELDS = ("material", "accessible", "mouth_contact", "small_part", "fiber", "unfinished")
 
@@ -229,7 +232,7 @@ def status_of(
     until = s.certificate_valid_until
     if until is None and s.certificate_issued is not None:
         until = add_months(s.certificate_issued, renewal_months)
-    dues = [(until, "certificate renewal")] if until else []
+    dues = [(until, MARKETPLACE_RENEWAL)] if until else []
     if periodic:
         dues.append((periodic, "periodic testing (16 CFR 1107.21)"))
     next_due, reason = min(dues, key=lambda x: x[0]) if dues else (None, None)
@@ -240,7 +243,7 @@ def status_of(
             "retest and renew the certificate",
             until,
             until,
-            "certificate renewal",
+            MARKETPLACE_RENEWAL,
             s.certificate_id,
             s.listings,
             s.problems,

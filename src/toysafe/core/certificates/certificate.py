@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from toysafe.core.certificates.party import Party
+from toysafe.core.certificates.party import Party, manufacturer_of
 from toysafe.core.evidence.labreport import LabReport
 from toysafe.core.evidence.labs import LabRegistry
 from toysafe.core.evidence.verification import Verification
@@ -150,7 +150,12 @@ def build_certificate(
     ]
     last_test = max((r.tested.to for r in relied), default=None)
     cid = certificate_id(kind, profile.sku, issued, version, id_discriminator)
-    manufacturer = party.manufacturer.model_dump(exclude_none=True) if party.manufacturer else None
+    manufacturer = manufacturer_of(profile, party)
+    if manufacturer is None:
+        raise CertificateError(
+            "manufacturer: the finished product's manufacturer (name and address) is required "
+            "for a certificate (16 CFR 1110); give it in the profile or the party file"
+        )
     return {
         "format": FORMAT,
         "certificate": {
@@ -158,9 +163,6 @@ def build_certificate(
             "type": kind,
             "version": version,
             "issued": issued.isoformat(),
-            "valid_until": verification.valid_until.isoformat()
-            if verification.valid_until
-            else None,
             "product": {
                 "sku": profile.sku,
                 "name": profile.name,

@@ -68,6 +68,7 @@ def efiling_record(
         "lot": c["manufacture"].get("lot"),
         "manufacturer_name": manufacturer.get("name"),
         "manufacturer_address": manufacturer.get("address"),
+        "manufacturer_phone": manufacturer.get("phone"),
         "last_test_date": last_test,
         "last_test_date_mmddccyy": _mmddccyy(last_test),
         "test_places": places,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from toysafe.core.certificates.party import Party
+from toysafe.core.certificates.party import Party, manufacturer_of
 from toysafe.core.law.assessment import Assessment
 from toysafe.core.law.dates import ManufactureDate
 from toysafe.core.law.profile import Profile
@@ -18,6 +18,7 @@ class LabelWarning:
     signal: str
     body: str
     citation: str
+    text_ascii: str | None = None
 
     @property
     def text(self) -> str:
@@ -38,7 +39,12 @@ class Label:
             "sku": self.sku,
             "tracking_label": {"lines": list(self.tracking), "citation": "15 U.S.C. 2063(a)(5)"},
             "warnings": [
-                {"text": w.text, "citation": w.citation, "safety_alert_symbol": True}
+                {
+                    "text": w.text,
+                    "text_ascii": w.text_ascii or w.text,
+                    "citation": w.citation,
+                    "safety_alert_symbol": True,
+                }
                 for w in self.warnings
             ],
             "online_listing": {
@@ -86,9 +92,12 @@ def make_label(
         f"Batch/run {lot}",
         ident,
     ]
-    if party is not None and party.manufacturer is not None:
-        tracking.append(f"Factory: {party.manufacturer.name}, {party.manufacturer.address}")
-    warnings = tuple(LabelWarning(*_split(w.text), w.citation) for w in assessment.warnings)
+    factory = manufacturer_of(profile, party)  # the same manufacturer as the certificate
+    if factory is not None:
+        tracking.append(f"Factory: {factory['name']}, {factory['address']}")
+    warnings = tuple(
+        LabelWarning(*_split(w.text), w.citation, w.text_ascii) for w in assessment.warnings
+    )
     notes = []
     if not assessment.children_product:
         notes.append(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from toysafe.core.plain import plain_text
+
+if TYPE_CHECKING:
+    from toysafe.core.law.profile import Profile
 
 
 class _Strict(BaseModel):
@@ -46,3 +49,15 @@ class Party(_Strict):
     records_custodian: Custodian
     certifier_id: str | None = Field(default=None, min_length=1, max_length=19)
     manufacturer: Manufacturer | None = None
+
+
+def manufacturer_of(profile: Profile, party: Party | None) -> dict[str, Any] | None:
+    """The finished product's manufacturer: the profile's, else the party file's (contract 1).
+
+    The certificate, the tracking label and the eFiling record all name this one.
+    """
+    if profile.manufacturer is not None:
+        return profile.manufacturer.model_dump(exclude_none=True)
+    if party is not None and party.manufacturer is not None:
+        return party.manufacturer.model_dump(exclude_none=True)
+    return None

@@ -88,6 +88,28 @@ class ReportUse:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class NotAssessed:
+    """A report line for a rule toysafe does not assess (a state law, a retailer's own test,
+    16 CFR 1500.48 sharp points...): kept with the report, never a reason to refuse it."""
+
+    requirement: str
+    report_no: str
+    component: str | None
+    verdict: str | None
+    value: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requirement": self.requirement,
+            "report_no": self.report_no,
+            "component": self.component,
+            "verdict": self.verdict,
+            "value": self.value,
+            "status": "not_assessed",
+        }
+
+
 @dataclass(slots=True)
 class Verification:
     sku: str
@@ -98,6 +120,9 @@ class Verification:
     findings: list[str]
     max_age_months: int
     labs_checked: bool
+    #: Limits judged for rules that apply but owe no lab test (e.g. made before the duty).
+    limit_checks: list[RequirementCheck] = field(default_factory=list)
+    not_assessed: list[NotAssessed] = field(default_factory=list)
 
     @property
     def valid_until(self) -> date | None:
@@ -105,7 +130,8 @@ class Verification:
         return min(dates) if dates else None
 
     def requirement(self, rid: str) -> RequirementCheck | None:
-        return next((r for r in self.requirements if r.id == rid), None)
+        found = (r for r in (*self.requirements, *self.limit_checks) if r.id == rid)
+        return next(found, None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,4 +145,6 @@ class Verification:
             "max_evidence_age_months": self.max_age_months,
             "labs_checked": self.labs_checked,
             "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "limit_checks": [r.to_dict() for r in self.limit_checks],
+            "not_assessed": [n.to_dict() for n in self.not_assessed],
         }

@@ -5,6 +5,7 @@ Pure functions over an assessment, validated lab reports and (optionally) the la
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -16,18 +17,34 @@ from toysafe.core.evidence.verification import (
     SEVERITY,
     ComponentCheck,
     Evidence,
+    NotAssessed,
     ReportUse,
     RequirementCheck,
     Status,
     Verification,
 )
-from toysafe.core.law.assessment import Applicable, Assessment
+from toysafe.core.law.assessment import Applicable, Assessment, ComponentDecision
 from toysafe.core.law.dates import add_months
 from toysafe.core.law.facts import ComponentFacts, mouthing
-from toysafe.core.law.knowledge import KnowledgeBase, Limit, Requirement
+from toysafe.core.law.knowledge import REQUIREMENT_ID, KnowledgeBase, Limit, Requirement
 from toysafe.core.law.profile import Component, Profile
 
 CERTIFICATION_PERIOD = ("marketplace-certification-period", "default")
+#: A citation toysafe does not assess: a state law or a retailer's own test, written as
+#: AUTHORITY:section (e.g. ``CA:HSC25214``, ``WALMART:TS-101``, ``EN71-1:8.2``).
+OTHER_CITATION = re.compile(r"^[A-Z][A-Z0-9-]{1,19}:[A-Za-z0-9][A-Za-z0-9._()/§-]*$")
+NO_AGE_LIMIT_MONTHS = 12 * 200  # a limit binds a product whatever the age of the report
+
+
+def is_citation(rid: str) -> bool:
+    """Whether a report line names a rule (assessed or not), rather than free text.
+
+    >>> [is_citation(x) for x in ("16CFR1500.48", "CA:Prop65", "sharp points", "4.38")]
+    [True, True, False, False]
+    """
+    return bool(REQUIREMENT_ID.match(rid) or OTHER_CITATION.match(rid))
+
+
 PERIODIC_TESTING = "16CFR1107.21"
 
 
@@ -61,7 +78,12 @@ def report_problems(
             where = f"{source}: results[{i}]"
             req = kb.by_id.get(res.requirement)
             if req is None:
-                problems.append(f"{where}.requirement: unknown requirement '{res.requirement}'")
+                if not is_citation(res.requirement):  # a rule we do not assess is kept
+                    problems.append(
+                        f"{where}.requirement: '{res.requirement}' is not a citation: use a "
+                        f"requirement id (e.g. 16CFR1303, F963:4.6) or AUTHORITY:section "
+                        f"for a state law or a retailer's test (e.g. CA:HSC25214)"
+                    )
                 continue
             if res.unit is not None and not known_unit(res.unit):
                 problems.append(f"{where}.unit: unknown unit '{res.unit}'")
@@ -197,7 +219,15 @@ def verify(
         )
         for app in assessment.lab_requirements
     ]
-    for rid in sorted(set(rows) - {a.id for a in assessment.lab_requirements}):
+    unowed = _limit_checks(rows, components, profile, assessment, kb, made, as_of)
+    not_assessed = _not_assessed(rows, kb)
+    findings.extend(
+        f"{n.requirement} (report {n.report_no}): not assessed: toysafe does not judge this "
+        f"rule; the result is kept with the report"
+        for n in not_assessed
+    )
+    judged = {a.id for a in assessment.lab_requirements} | {c.id for c in unowed}
+    for rid in sorted(set(rows) - judged - {n.requirement for n in not_assessed}):
         applicable = assessment.requirement(rid) is not None
         findings.append(
             f"results for {rid} were not needed: "
@@ -213,13 +243,74 @@ def verify(
     return Verification(
         sku=profile.sku,
         as_of=as_of,
-        certifiable=all(c.status == "pass" for c in checks),
+        certifiable=all(c.status == "pass" for c in checks)
+        and not any(c.status == "fail" for c in unowed),
         requirements=checks,
         reports=uses,
         findings=findings,
         max_age_months=max_age,
         labs_checked=registry is not None,
+        limit_checks=unowed,
+        not_assessed=not_assessed,
     )
+
+
+def _not_assessed(rows: dict[str, list[_Row]], kb: KnowledgeBase) -> list[NotAssessed]:
+    """Report lines for rules outside the knowledge base, kept and listed (contract 4)."""
+    return [
+        NotAssessed(
+            rid,
+            row.report.report_no,
+            row.result.component,
+            row.result.verdict,
+            None if row.result.value is None else f"{row.result.value} {row.result.unit or ''}",
+        )
+        for rid in sorted(set(rows) - set(kb.by_id))
+        for row in rows[rid]
+    ]
+
+
+def _limit_checks(
+    rows: dict[str, list[_Row]],
+    components: dict[str, Component],
+    profile: Profile,
+    assessment: Assessment,
+    kb: KnowledgeBase,
+    made: date,
+    as_of: date,
+) -> list[RequirementCheck]:
+    """Measured results for rules that apply but owe no lab test (made before the testing
+    duty, or no certificate due) are still judged against the limit in force: a limit binds
+    the product whether or not a lab test was owed. A failure blocks certification."""
+    out: list[RequirementCheck] = []
+    for app in assessment.requirements:
+        req = kb.by_id[app.id]
+        mine = rows.get(app.id, [])
+        if app.third_party_testing or not req.limits or not any(r.result.analyte for r in mine):
+            continue
+        targeted = Applicable(
+            app.id,
+            app.title,
+            app.citation,
+            True,
+            app.reasons,
+            tuple(ComponentDecision(c.id, True, c.reasons) for c in app.components),
+        )
+        check = _check_requirement(
+            targeted,
+            req,
+            mine,
+            components,
+            profile,
+            assessment,
+            made,
+            as_of,
+            NO_AGE_LIMIT_MONTHS,
+            None,
+        )
+        if check.status in ("pass", "fail"):
+            out.append(check)
+    return out
 
 
 def _max_age(profile: Profile, kb: KnowledgeBase, period: int | None) -> tuple[int, str]:

@@ -37,12 +37,14 @@ class Applicable:
     certificate_rule: bool = True
     confidence: str = "confirmed"
     trace: tuple[TraceStep, ...] = ()
+    basis: str = "manufacture"
 
     def to_dict(self, trace: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.id,
             "title": self.title,
             "citation": self.citation,
+            "basis": self.basis,
             "third_party_testing": self.third_party_testing,
             "components": [c.to_dict() for c in self.components],
             "reasons": list(self.reasons),
@@ -65,12 +67,14 @@ class NotApplicable:
     citation: str
     reasons: tuple[str, ...]
     trace: tuple[TraceStep, ...] = ()
+    basis: str = "manufacture"
 
     def to_dict(self, trace: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.id,
             "title": self.title,
             "citation": self.citation,
+            "basis": self.basis,
             "reasons": list(self.reasons),
         }
         if trace:
@@ -85,9 +89,12 @@ class WarningDue:
     text: str
     citation: str
     online: str | None
+    text_ascii: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {"id": self.id, "key": self.key, "text": self.text, "citation": self.citation}
+        if self.text_ascii and self.text_ascii != self.text:
+            out["text_ascii"] = self.text_ascii
         if self.online:
             out["online_listing"] = self.online
         return out

@@ -50,20 +50,25 @@ def assess(profile: Profile, kb: KnowledgeBase, as_of: date) -> Assessment:
             if out.ok:
                 alerts.append(Alert(req.id, f"{violation.message} ({'; '.join(out.reasons)})"))
 
+    uncertified = _before_certification(kb, facts)
+    if uncertified:
+        applicable = [_without_lab(a, uncertified) for a in applicable]
     online = "16CFR1500.20" if any(a.id == "16CFR1500.20" for a in applicable) else None
     return Assessment(
         sku=profile.sku,
         as_of=as_of,
         children_product=facts.children,
-        certificate=_certificate(facts, applicable),
+        certificate="none" if uncertified else _certificate(facts, applicable),
         toy_standard=edition.id if edition else None,
         toy_standard_reason=_edition_reason(profile, facts),
         manufactured=profile.manufactured.text if profile.manufactured else None,
         requirements=tuple(applicable),
         not_applicable=tuple(not_applicable),
-        warnings=tuple(WarningDue(rid, s.key, s.text, s.citation, online) for rid, s in due),
+        warnings=tuple(
+            WarningDue(rid, s.key, s.text, s.citation, online, s.ascii) for rid, s in due
+        ),
         alerts=tuple(alerts),
-        notes=_notes(profile, kb, facts),
+        notes=_notes(profile, kb, facts) + ((uncertified,) if uncertified else ()),
     )
 
 
@@ -77,7 +82,7 @@ def _decide(req: Requirement, kb: KnowledgeBase, f: ProductFacts) -> Applicable 
     trace: list[TraceStep] = [("effective", req.effective_window, when, started and not ended)]
 
     def aside(*reasons: str) -> NotApplicable:
-        return NotApplicable(req.id, req.title, citation, reasons, tuple(trace))
+        return NotApplicable(req.id, req.title, citation, reasons, tuple(trace), req.basis)
 
     if req.scope != "any":
         scope_ok, scope_reason, step = f.scopes[req.scope]
@@ -152,6 +157,10 @@ def _decide(req: Requirement, kb: KnowledgeBase, f: ProductFacts) -> Applicable 
     if lab and not f.children:
         lab = False
         reasons.append(GENERAL_USE_NO_LAB)
+    if lab and (before := _before_third_party_duty(req, f)) is not None:
+        lab = False
+        trace.append(("third_party_duty", req.third_party_duty_from, f.made_iso, False))
+        reasons.append(before)
     if (
         lab
         and rule is not None
@@ -180,6 +189,30 @@ def _decide(req: Requirement, kb: KnowledgeBase, f: ProductFacts) -> Applicable 
         certificate_rule=req.certificate_rule,
         confidence=req.confidence,
         trace=tuple(trace),
+        basis=req.basis,
+    )
+
+
+def _before_third_party_duty(req: Requirement, f: ProductFacts) -> str | None:
+    """Why no lab test is owed when the product was made before third-party testing began."""
+    duty = req.third_party_duty
+    if duty is None or f.made >= duty.from_:
+        return None
+    note = f"; {duty.note}" if duty.note else ""
+    return (
+        f"no third-party test: made {f.made_iso}, before third-party testing became due for "
+        f"products made on or after {duty.from_.isoformat()} ({duty.citation}{note})"
+    )
+
+
+def _before_certification(kb: KnowledgeBase, f: ProductFacts) -> str | None:
+    """Why no certificate is owed when the product was made before certification began."""
+    duty = kb.duties.get("certification")
+    if duty is None or f.made >= duty.from_:
+        return None
+    return (
+        f"no certificate: made {f.made_iso}, before certificates became due for products "
+        f"made on or after {duty.from_.isoformat()} ({duty.citation})"
     )
 
 
@@ -284,6 +317,16 @@ def _determination_hit(
     return None
 
 
+def _without_lab(a: Applicable, why: str) -> Applicable:
+    """The same decision with no lab test owed, because no certificate is owed at all."""
+    if not a.third_party_testing:
+        return a
+    a.third_party_testing = False
+    a.reasons = (*a.reasons, why)
+    a.components = tuple(ComponentDecision(c.id, False, c.reasons) for c in a.components)
+    return a
+
+
 def _statements_due(kb: KnowledgeBase, f: ProductFacts) -> list[tuple[str, Statement]]:
     """Every prescribed cautionary statement whose conditions hold, with its requirement id."""
     return [
@@ -303,7 +346,7 @@ def _certificate(f: ProductFacts, applicable: list[Applicable]) -> CertificateTy
 def _edition_reason(profile: Profile, f: ProductFacts) -> str:
     if not profile.toy:
         return "not a toy: ASTM F963 does not apply"
-    if profile.age.min_months >= TOY_STANDARD_UNDER_MONTHS:
+    if profile.judged_min_months >= TOY_STANDARD_UNDER_MONTHS:
         return "intended for ages 14 and up: outside ASTM F963 (section 1.3)"
     if f.edition is None:
         return f"made {f.made.isoformat()}, before any edition of ASTM F963 was mandatory"
@@ -329,6 +372,13 @@ def _notes(profile: Profile, kb: KnowledgeBase, f: ProductFacts) -> tuple[str, .
                 f"{f.edition.effective_from.isoformat()}): {f.edition.id} is assumed; "
                 f"give the full manufacture date to be sure"
             )
+    det = profile.age_determination
+    if det is not None and det.min_months != profile.age.min_months:
+        notes.append(
+            f"judged as intended for children {from_age(det.min_months)} by the age "
+            f"determination of {det.by}, not by the labelled {from_age(profile.age.min_months)} "
+            f"(16 CFR 1200.2(a): a stated age counts only when reasonable)"
+        )
     if m is None:
         notes.append(
             "no manufacture date: rules in force on the assessment date are used; a "

@@ -76,9 +76,11 @@ def mouthing(c: Component, profile: Profile) -> tuple[bool, str]:
     if mouthing_features:
         name = sorted(mouthing_features)[0]
         return True, f"{FEATURES[name].present}: made to be mouthed"
-    if profile.age.min_months < MOUTHING_PRESUMED_UNDER_MONTHS:
+    if profile.judged_min_months < MOUTHING_PRESUMED_UNDER_MONTHS:
         return True, "toy for children under 6: parts presumed to reach the mouth"
-    return False, (f"toy for children {from_age(profile.age.min_months)}, not likely to be mouthed")
+    return False, (
+        f"toy for children {from_age(profile.judged_min_months)}, not likely to be mouthed"
+    )
 
 
 def derive(profile: Profile, as_of: date, edition: Edition | None) -> ProductFacts:
@@ -92,7 +94,7 @@ def derive(profile: Profile, as_of: date, edition: Edition | None) -> ProductFac
         made=made,
         made_known=made_known,
         features=profile.features,
-        min_months=profile.age.min_months,
+        min_months=profile.judged_min_months,
         children=profile.is_children_product,
         toy=profile.toy,
         toy_standard_scope=profile.in_toy_standard_scope and edition is not None,

@@ -88,6 +88,21 @@ class Statement(_Strict):
     citation: str = Field(min_length=3)
     when: dict[str, Any]
     text: str = Field(min_length=10)
+    #: The same words in plain ASCII, for channels that cannot carry the printed characters.
+    text_ascii: str | None = None
+
+    @model_validator(mode="after")
+    def _ascii(self) -> Statement:
+        if self.text_ascii is not None and not self.text_ascii.isascii():
+            raise ValueError("text_ascii must be plain ASCII")
+        return self
+
+    @property
+    def ascii(self) -> str:
+        """The ASCII form: given, or the printed text with its dashes spelled as ASCII."""
+        if self.text_ascii is not None:
+            return self.text_ascii
+        return self.text.replace("\u2014", "--").replace("\u2013", "-")
 
 
 class Violation(_Strict):
@@ -133,6 +148,25 @@ class Limit(_Strict):
         return (self.from_ is None or self.from_ <= when) and (self.to is None or when < self.to)
 
 
+class DatedDuty(_Strict):
+    """When a duty began, by date of manufacture (products made before it do not owe it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    citation: str = Field(min_length=3)
+    confidence: Confidence
+    note: str | None = None
+
+
+class EditionCitation(_Strict):
+    """The citation to use instead of the usual one for products judged under these editions."""
+
+    editions: list[str] = Field(min_length=1)
+    citation: str = Field(min_length=3)
+    note: str | None = None
+
+
 class TestingInfo(_Strict):
     """What a lab does for this requirement (used for test plans and quotes)."""
 
@@ -161,6 +195,9 @@ class Requirement(_Strict):
     third_party_confidence: Confidence = "confirmed"
     third_party_when: dict[str, Any] | None = None
     third_party_otherwise: str | None = None
+    #: Third-party testing is owed only by products made on or after this date.
+    third_party_duty: DatedDuty | None = None
+    cite_as: list[EditionCitation] = Field(default_factory=list)
     certificate_rule: bool = True
     violations: list[Violation] = Field(default_factory=list)
     testing: TestingInfo | None = None
@@ -222,8 +259,20 @@ class Requirement(_Strict):
         """The citation with the edition in force filled in (F963 provisions)."""
         text = self._citations.get(edition)
         if text is None:
-            text = self._citations[edition] = self.citation.replace("{edition}", edition or "F963")
+            template = next(
+                (c.citation for c in self.cite_as if edition in c.editions), self.citation
+            )
+            text = self._citations[edition] = template.replace("{edition}", edition or "F963")
         return text
+
+    @property
+    def third_party_duty_from(self) -> str | None:
+        return self.third_party_duty.from_.isoformat() if self.third_party_duty else None
+
+    @property
+    def basis(self) -> Literal["manufacture", "sale"]:
+        """Which date decides whether the rule reaches a product (contract 3, v1.1)."""
+        return "sale" if self.effective.basis == "as_of" else "manufacture"
 
     @cached_property
     def _citations(self) -> dict[str | None, str]:
@@ -324,6 +373,27 @@ class Parameters(_Strict):
     references: list[Reference] = Field(min_length=1)
 
 
+class Duty(_Strict):
+    """A duty of the law that starts on a date of manufacture (e.g. CPSIA certification)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    id: str = Field(pattern=r"^[a-z_]+$")
+    from_: date = Field(alias="from")
+    citation: str = Field(min_length=3)
+    summary: str = Field(min_length=10)
+    confidence: Confidence
+    references: list[Reference] = Field(min_length=1)
+
+
+class Duties(_Strict):
+    """Dated duties that are not one requirement's: certification under CPSA section 14(a)."""
+
+    kind: Literal["duties"]
+    title: str = Field(min_length=3)
+    duties: list[Duty] = Field(min_length=1)
+
+
 class KnowledgeBaseError(ValueError):
     """The knowledge base is inconsistent."""
 
@@ -337,6 +407,7 @@ class KnowledgeBase:
         determinations: list[Determination],
         editions: Editions,
         parameters: list[Parameters] | None = None,
+        duties: list[Duty] | None = None,
     ) -> None:
         self.requirements = sorted(requirements, key=lambda r: r.sort_key)
         self.by_id = {r.id: r for r in self.requirements}
@@ -354,6 +425,7 @@ class KnowledgeBase:
         ]
         self.edition_entries = {e.id: e for e in editions.editions}
         self.parameters = {p.id: p for p in parameters or []}
+        self.duties = {d.id: d for d in duties or []}
         self._cross_check()
 
     def _cross_check(self) -> None:
@@ -364,6 +436,10 @@ class KnowledgeBase:
                     raise KnowledgeBaseError(f"{r.id}: restates unknown requirement {ref}")
             if r.since_edition and r.since_edition not in edition_ids:
                 raise KnowledgeBaseError(f"{r.id}: unknown edition {r.since_edition}")
+            for alt in r.cite_as:
+                for e in alt.editions:
+                    if e not in edition_ids:
+                        raise KnowledgeBaseError(f"{r.id}: cite_as names unknown edition {e}")
             if r.components:
                 for d in r.components.exempt_by:
                     det = self.determinations.get(d)

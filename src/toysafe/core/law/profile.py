@@ -112,6 +112,23 @@ def _normalise_features(raw: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
+class AgeDetermination(_Strict):
+    """An age grade set by CPSC (or a court) that overrides the label: under 16 CFR 1200.2(a)
+    the manufacturer's stated age counts only when reasonable, and the Commission may find a
+    product labelled 14+ to be for younger children (the magnet-set recalls)."""
+
+    min_months: int = Field(ge=0, le=1200)
+    by: str = Field(min_length=3)  # who determined it and where (e.g. a recall notice)
+
+
+class ProfileManufacturer(_Strict):
+    """The finished product's manufacturer (contract 1, since 1.1)."""
+
+    name: str = Field(min_length=1)
+    address: str = Field(min_length=5)
+    phone: str | None = Field(default=None, min_length=5)
+
+
 class Profile(_Strict):
     """A product as its seller describes it."""
 
@@ -135,6 +152,9 @@ class Profile(_Strict):
     toy: bool = True
     manufactured: ManufactureDate | None = None
     made_in: Place | None = None
+    manufacturer: ProfileManufacturer | None = None
+    # Extension: an age determination that outranks the labelled age.
+    age_determination: AgeDetermination | None = None
     features: dict[str, dict[str, Any]] = Field(default_factory=dict)
     components: list[Component] = Field(default_factory=list)
     # Extension: 16 CFR 1107.21 periodic-testing plan (used by tracking).
@@ -193,11 +213,18 @@ class Profile(_Strict):
         return data
 
     @property
+    def judged_min_months(self) -> int:
+        """The youngest intended user the law sees: an age determination, else the label."""
+        if self.age_determination is not None:
+            return self.age_determination.min_months
+        return self.age.min_months
+
+    @property
     def is_children_product(self) -> bool:
         if self.children_product is not None:
             return self.children_product
-        return self.age.min_months <= CHILDREN_MAX_MONTHS
+        return self.judged_min_months <= CHILDREN_MAX_MONTHS
 
     @property
     def in_toy_standard_scope(self) -> bool:
-        return self.toy and self.age.min_months < TOY_STANDARD_UNDER_MONTHS
+        return self.toy and self.judged_min_months < TOY_STANDARD_UNDER_MONTHS

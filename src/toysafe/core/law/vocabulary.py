@@ -53,6 +53,9 @@ MATERIALS: dict[str, Material] = {
         Material("foam", "foam"),
         Material("fluid", "liquid, paste, putty, gel or powder"),
         Material("modeling_clay", "modeling clay"),
+        # Extension: crayon wax (paraffin, beeswax and the like); no Commission determination
+        # exempts it, so it is tested for lead and phthalates like any other substrate.
+        Material("wax", "wax, e.g. crayon wax (paraffin, beeswax)"),
         Material("magnet_material", "magnet"),
         Material("electronics", "electronics"),
         Material("natural_other", "untreated plant or animal material, gemstone"),
@@ -214,6 +217,11 @@ FEATURES: dict[str, Feature] = {
         _f("marble", "marble", "the product has no marble", "4.33", whole_toy=bool),
         _f("small_ball", "small ball", "the product has no small ball", "4.34", whole_toy=bool),
         _f("heating_element", "has a heating element", "the product has no heating element", "4.4"),
+        _f(
+            "neck_float",
+            "neck float (encircles a child's neck to float in water)",
+            "the product is not a neck float",
+        ),
         # Extensions: product types named by the 16 CFR 1501.3 exemptions.
         _f("book", "book or other paper article", "the product is not a book or paper article"),
         _f(

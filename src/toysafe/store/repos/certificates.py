@@ -23,6 +23,7 @@ class Certificates:
         pdf: bytes,
         product_version: int,
         report_ids: list[int],
+        renewal_due: date | None = None,
     ) -> None:
         c = doc["certificate"]
         s.add(
@@ -34,7 +35,7 @@ class Certificates:
                 version=c["version"],
                 type=c["type"],
                 issued=date.fromisoformat(c["issued"]),
-                valid_until=date.fromisoformat(c["valid_until"]) if c["valid_until"] else None,
+                valid_until=renewal_due,
                 toy_standard=c["toy_standard"],
                 digest=doc["signature"]["digest"],
                 document=doc,
