@@ -371,12 +371,6 @@ def _mutated_kb(tmp_path: Path, rel: str, old: str, new: str) -> KnowledgeBase:
         ("cfr16/part_1501/1501_small_parts.yaml", "age_under_months: 36", "age_under_months: 35"),
         # An edition date one day late.
         ("astm_f963/editions.yaml", "effective_from: 2024-04-20", "effective_from: 2024-04-21"),
-        # A determination's date one day early.
-        (
-            "cfr16/part_1500/1500_91_lead_determinations.yaml",
-            "effective_from: 2009-08-26",
-            "effective_from: 2009-08-25",
-        ),
     ],
 )
 def test_the_differential_test_goes_red_on_a_perturbed_kb(
