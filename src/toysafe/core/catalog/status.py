@@ -13,6 +13,7 @@ import rfc8785
 from toysafe.core.evidence.labreport import LabReport
 from toysafe.core.law.dates import add_months
 from toysafe.core.law.profile import Profile
+from toysafe.core.reasons import Reason
 
 EXPIRING_DAYS = 60
 MATERIAL_FIELDS = ("material", "accessible", "mouth_contact", "small_part", "fiber", "unfinished")
@@ -55,12 +56,12 @@ def component_changes(old: Profile, new: Profile) -> list[dict[str, Any]]:
 
 def invalidate(
     reports: Sequence[LabReport], changed: dict[str, date]
-) -> tuple[list[LabReport], list[str]]:
+) -> tuple[list[LabReport], list[Reason]]:
     """Drop results for components that changed after the report was tested, saying so."""
     if not changed:
         return list(reports), []
     kept: list[LabReport] = []
-    findings: list[str] = []
+    findings: list[Reason] = []
     for r in reports:
         dropped = [
             res
@@ -72,8 +73,11 @@ def invalidate(
             continue
         for cid in sorted({res.component for res in dropped if res.component}):
             findings.append(
-                f"report {r.report_no}: results for {cid} predate its material change "
-                f"on {changed[cid].isoformat()} and no longer count (16 CFR 1107.23)"
+                Reason(
+                    "material_change",
+                    {"report_no": r.report_no, "component": cid, "changed_on": changed[cid]},
+                    "16 CFR 1107.23",
+                )
             )
         results = [res for res in r.results if res not in dropped]
         if results:
