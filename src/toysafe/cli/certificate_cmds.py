@@ -37,7 +37,10 @@ def _reports_in(paths: list[Path]) -> list[Path]:
 def certify(
     profile: Annotated[
         Path | None,
-        typer.Argument(help="Product profile, a folder of profiles, or a SKU in the workspace."),
+        typer.Argument(
+            help="Product profile file or folder of profiles (or, kept for old "
+            "scripts, a SKU in the workspace: prefer --sku)."
+        ),
     ] = None,
     more: Annotated[list[Path] | None, typer.Argument(hidden=True)] = None,
     reports: Annotated[
@@ -57,19 +60,31 @@ def certify(
     every: Annotated[
         bool, typer.Option("--all", help="Certify every stored product ready for it.")
     ] = False,
+    sku: Annotated[
+        list[str] | None,
+        typer.Option("--sku", help="Certify this stored product from the workspace (repeatable)."),
+    ] = None,
 ) -> None:
     """Issue the CPC (or GCC) as a signed PDF and JSON, only when verification passes.
 
-    Given files, it certifies them; given SKUs (or --all), it certifies from the workspace.
+    Two forms: `certify PROFILE --reports R... --labs LABS.csv --party PARTY.yaml --out DIR`
+    certifies profile files; `certify --sku SKU` (or `--all`) certifies stored products from
+    the workspace's profiles, reports and labs.
     """
-    if every or (profile is not None and not profile.exists()):
-        from toysafe.cli.stored_certify import certify_stored
+    from toysafe.cli.stored_certify import certify_stored
 
-        skus = [] if every else [str(profile)] + [str(x) for x in more or []]
-        certify_stored(skus, party, out, as_of, lot, workspace, org, every)
+    if sku or every:
+        if profile is not None:
+            fail(f"{profile}: give either a PROFILE or --sku/--all, not both")
+        certify_stored(list(sku or []), party, out, as_of, lot, workspace, org, every)
         return
     if profile is None:
-        fail("give a PROFILE (file or folder), a SKU from the workspace, or --all")
+        fail("give a PROFILE (file or folder), --sku SKU from the workspace, or --all")
+    if not profile.exists():
+        _missing_profile(profile, bool(reports or labs or more), workspace)
+        # Kept for scripts written before --sku: a bare SKU, when the workspace has one.
+        certify_stored([str(profile)], party, out, as_of, lot, workspace, org, False)
+        return
     from toysafe.core.evidence.verify import report_problems
     from toysafe.io.kb import default_kb
     from toysafe.io.labs import read_labs
@@ -96,7 +111,7 @@ def certify(
         fail(f"{profile}: no profiles found")
     problems = report_problems(found, default_kb(), when)
     if problems:
-        fail("\n".join(problems))
+        fail("\n".join(str(p) for p in problems))
     key = signing_key(workspace)
     lab_reports = [r for _, r in found]
     refused = 0
@@ -127,6 +142,28 @@ def certify(
                 one(p)
                 progress.advance(task)
     raise typer.Exit(EXIT_NOT_OK if refused else EXIT_OK)
+
+
+def _missing_profile(profile: Path, file_form: bool, workspace: Path | None) -> None:
+    """Fail naming the path when ``profile`` is meant as a file; return when it may be a SKU."""
+    looks_like_path = (
+        file_form or profile.suffix.lower() in (".yaml", ".yml", ".json") or len(profile.parts) > 1
+    )
+    if looks_like_path:
+        fail(
+            f"{profile}: no such profile file or folder"
+            + ("" if file_form else f" (to certify a stored product, use --sku {profile})")
+        )
+    from toysafe.io.errors import InputError
+    from toysafe.store.db import open_store
+
+    try:
+        open_store(workspace)
+    except InputError as e:
+        fail(
+            f"{profile}: no such profile file or folder, and no workspace to find a SKU "
+            f"'{profile}' in ({e})"
+        )
 
 
 certificate_app = typer.Typer(help="Work with issued certificates.", no_args_is_help=True)

@@ -55,7 +55,7 @@ def verify(
         fail(str(e))
     problems = report_problems(found, kb, when)
     if problems:
-        fail("\n".join(problems))
+        fail("\n".join(str(p) for p in problems))
     result = run_verify(
         prof, run_assess(prof, kb, when), [r for _, r in found], kb, when, registry, period
     )

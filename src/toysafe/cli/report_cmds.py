@@ -39,7 +39,7 @@ def report_add(
     files = files_in(reports, (".json", ".csv"))
     batches, errors = read_each(files, read_report_file, "reading reports")
     found = [r for batch in batches for r in batch]
-    errors += report_problems(found, default_kb(), when)
+    errors += [str(p) for p in report_problems(found, default_kb(), when)]
     if errors:
         fail("\n".join(errors) + "\nnothing was added")
     try:

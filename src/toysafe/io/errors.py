@@ -1,14 +1,41 @@
-"""Errors in user input, phrased as ``source: field: problem``."""
+"""Errors in user input, phrased as ``source: field: problem``, and carrying each problem with
+its structured location (``Problem``: source, field path, line) for adapters that place it
+(the API's 422 ``loc``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
+from toysafe.core.reasons import Problem, Reason
+
 
 class InputError(ValueError):
     """Bad input from a user: a file that cannot be read, or a field with a bad value."""
+
+    def __init__(self, message: str = "", problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message or "\n".join(str(p) for p in problems))
+        self.problems = tuple(problems)
+
+
+def _field(part: Any) -> str | int:
+    return "from" if part == "from_" else part
+
+
+def validation_problems(e: ValidationError, source: str, line: int | None = None) -> list[Problem]:
+    """The problems of a validation error, each with its field path."""
+    out = []
+    for err in e.errors():
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            msg = "is required"
+        elif err["type"] == "extra_forbidden":
+            msg = "is not a known field"
+        loc = tuple(_field(p) for p in err["loc"])
+        out.append(Problem(source, loc, Reason("invalid_value", {"text": msg}), line))
+    return out
 
 
 def _loc(part: Any) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from toysafe import __version__
 from toysafe.core.law.conditions import ConditionError
 from toysafe.core.law.knowledge import (
     Determination,
@@ -51,6 +53,13 @@ def read_yaml(path: Path) -> Any:
         return yaml.load(fh, Loader=_UniqueKeyLoader)
 
 
+def rules_version(digest: str, release: str = __version__) -> str:
+    """The identifier of a knowledge base: the package release and a short content hash,
+    e.g. ``0.1.0+kb.3f2a9c1d0b4e``. The same rules give the same string; any change to a
+    rule file (or the release) gives another."""
+    return f"{release}+kb.{digest[:12]}"
+
+
 def _error(path: Path, root: Path, e: Exception) -> KnowledgeBaseError:
     rel = path.relative_to(root) if path.is_relative_to(root) else path
     if isinstance(e, ValidationError):
@@ -69,9 +78,14 @@ def load_kb(root: Path = KB_DIR) -> KnowledgeBase:
     editions: Editions | None = None
     parameters: list[Parameters] = []
     duties: list[Duty] = []
+    content = hashlib.sha256()
     for path in sorted(root.rglob("*.yaml")):
         try:
-            data = read_yaml(path)
+            raw = path.read_bytes()
+            # Each file's path (relative, POSIX) and bytes: a rename or an edit changes it.
+            content.update(path.relative_to(root).as_posix().encode() + b"\0")
+            content.update(hashlib.sha256(raw).digest())
+            data = yaml.load(raw.decode("utf-8"), Loader=_UniqueKeyLoader)
             if not isinstance(data, dict) or "kind" not in data:
                 raise KnowledgeBaseError("expected a mapping with a 'kind'")
             kind = data["kind"]
@@ -89,11 +103,24 @@ def load_kb(root: Path = KB_DIR) -> KnowledgeBase:
                 editions = Editions.model_validate(data)
             else:
                 raise KnowledgeBaseError(f"unknown kind '{kind}'")
-        except (ValidationError, ConditionError, KnowledgeBaseError, yaml.YAMLError) as e:
+        except (
+            ValidationError,
+            ConditionError,
+            KnowledgeBaseError,
+            yaml.YAMLError,
+            UnicodeDecodeError,
+        ) as e:
             raise _error(path, root, e) from None
     if editions is None:
         raise KnowledgeBaseError(f"{root}: no editions file")
-    return KnowledgeBase(requirements, determinations, editions, parameters, duties)
+    return KnowledgeBase(
+        requirements,
+        determinations,
+        editions,
+        parameters,
+        duties,
+        rules_version(content.hexdigest()),
+    )
 
 
 @functools.cache

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from toysafe.core.law.profile import Profile
-from toysafe.io.errors import InputError, describe_validation_error
+from toysafe.io.errors import InputError, describe_validation_error, validation_problems
 from toysafe.io.text import parse_document, read_text
 
 __all__ = ["InputError", "parse_document", "profile_from_data", "read_profile"]
@@ -20,7 +20,9 @@ def profile_from_data(data: Any, source: str = "profile") -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as e:
-        raise InputError(describe_validation_error(e, f"{source}: ")) from None
+        raise InputError(
+            describe_validation_error(e, f"{source}: "), validation_problems(e, source)
+        ) from None
 
 
 def read_profile(path: Path) -> Profile:

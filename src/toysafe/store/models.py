@@ -209,6 +209,8 @@ class ProductState(Base):
     evidence_valid_until: Mapped[date | None] = mapped_column(Date)
     last_test: Mapped[date | None] = mapped_column(Date)
     testing_plan: Mapped[str | None] = mapped_column(String(12))
+    # The knowledge base that computed this state; another one means the state is stale.
+    rules_version: Mapped[str | None] = mapped_column(String(64))
 
 
 class Event(Base):

@@ -20,6 +20,7 @@ from toysafe.core.evidence.labs import LabRegistry, LabRow
 from toysafe.core.evidence.verification import Verification
 from toysafe.core.law.assessment import Assessment
 from toysafe.core.law.profile import Profile
+from toysafe.io.kb import default_kb
 from toysafe.store import models as m
 from toysafe.store.db import Store
 from toysafe.store.repos.base import DEFAULT_ORG, LATEST, Outcome, Scope, actor
@@ -263,9 +264,25 @@ class Workspace:
     # --- status --------------------------------------------------------------------------------
 
     def statuses(self, as_of: date, skus: Sequence[str] | None = None) -> list[Status]:
-        """One status per SKU (or just ``skus``), from stored state only (no re-assessment)."""
+        """One status per SKU (or just ``skus``), from stored state; states computed under
+        other rules (``rules_version``) are recomputed first, so nobody has to run refresh."""
+        with self.store.reader() as s:
+            stale = self.states.stale(s, skus)
+        if stale:
+            self.recompute(stale)
         with self.store.reader() as s:
             return self.states.statuses(s, as_of, skus)
+
+    def recompute(self, stale: dict[date, list[int]]) -> int:
+        """Recompute stale states, each as of the date it was computed for."""
+        with self._tx() as s:
+            count = sum(self.refresh(s, ids, when) for when, ids in sorted(stale.items()))
+            self.event(s, "refresh.rules", "catalog", products=count, rules=self.rules_version)
+            return count
+
+    @property
+    def rules_version(self) -> str:
+        return default_kb().rules_version
 
     def status(self, sku: str, as_of: date) -> Status | None:
         """The catalog status of one product (None when it has no stored state)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from toysafe.core.certificates import seal
 from toysafe.io.errors import InputError
+from toysafe.io.kb import default_kb
 
 FORMAT = "toysafe/audit-pack@1"
 MANIFEST = "manifest.json"
@@ -42,6 +43,9 @@ def write_pack(
         "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "certificate_id": certificate["certificate"]["id"],
         "certificate_digest": certificate["signature"]["digest"],
+        # The rules that decided the certificate, and those that made this package's files.
+        "certificate_rules_version": certificate["certificate"].get("rules_version"),
+        "rules_version": default_kb().rules_version,
         "files": [
             {"path": name, "sha256": sha256(data), "bytes": len(data)}
             for name, data in sorted(files.items())

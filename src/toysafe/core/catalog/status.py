@@ -13,6 +13,7 @@ import rfc8785
 from toysafe.core.evidence.labreport import LabReport
 from toysafe.core.law.dates import add_months
 from toysafe.core.law.profile import Profile
+from toysafe.core.reasons import Reason
 
 #: The renewal is the marketplace's certification period, not a legal expiry: a CPC has none.
 MARKETPLACE_RENEWAL = "marketplace renewal (policy; a CPC has no legal expiry)"
@@ -58,12 +59,12 @@ def component_changes(old: Profile, new: Profile) -> list[dict[str, Any]]:
 
 def invalidate(
     reports: Sequence[LabReport], changed: dict[str, date]
-) -> tuple[list[LabReport], list[str]]:
+) -> tuple[list[LabReport], list[Reason]]:
     """Drop results for components that changed after the report was tested, saying so."""
     if not changed:
         return list(reports), []
     kept: list[LabReport] = []
-    findings: list[str] = []
+    findings: list[Reason] = []
     for r in reports:
         dropped = [
             res
@@ -75,8 +76,11 @@ def invalidate(
             continue
         for cid in sorted({res.component for res in dropped if res.component}):
             findings.append(
-                f"report {r.report_no}: results for {cid} predate its material change "
-                f"on {changed[cid].isoformat()} and no longer count (16 CFR 1107.23)"
+                Reason(
+                    "material_change",
+                    {"report_no": r.report_no, "component": cid, "changed_on": changed[cid]},
+                    "16 CFR 1107.23",
+                )
             )
         results = [res for res in r.results if res not in dropped]
         if results:

@@ -15,6 +15,7 @@ from toysafe.core.evidence.verification import Verification
 from toysafe.core.law.assessment import Assessment
 from toysafe.core.law.profile import Profile
 
+EXEMPTED = "determination_exempts"  # the reason code of a Commission testing exemption
 FORMAT = "toysafe/certificate@1"
 ATTESTATION = {
     "CPC": (
@@ -128,12 +129,12 @@ def build_certificate(
         if r.certificate_rule
     ]
     exclusions = [  # testing exclusions relied on: Commission determinations per component
-        {"requirement": r.id, "component": c.id, "basis": basis, "citation": _cited(basis)}
+        {"requirement": r.id, "component": c.id, "basis": str(basis), "citation": basis.citation}
         for r in assessment.requirements
         for c in r.components
         if not c.third_party_testing
-        for basis in c.reasons
-        if "no test needed" in basis
+        for basis in c.why
+        if basis.code == EXEMPTED
     ]
     testing = [
         {
@@ -174,6 +175,7 @@ def build_certificate(
             },
             "toy_standard": assessment.toy_standard,
             "rules": rules,
+            "rules_version": assessment.rules_version,
             "certifier": party.certifier.model_dump(exclude_none=True),
             "records_custodian": party.records_custodian.model_dump(exclude_none=True),
             "manufacturer": manufacturer,
@@ -202,22 +204,6 @@ def build_certificate(
             },
         },
     }
-
-
-def _cited(reason: str) -> str:
-    """The citation in (possibly nested) parentheses ending a reason, or the reason itself.
-
-    >>> _cited("untreated wood: no test needed (CPSC policy (vote, 2011); 16 CFR 1307)")
-    'CPSC policy (vote, 2011); 16 CFR 1307'
-    """
-    if not reason.endswith(")"):
-        return reason
-    depth = 0
-    for i in range(len(reason) - 1, -1, -1):
-        depth += {")": 1, "(": -1}.get(reason[i], 0)
-        if depth == 0:
-            return reason[i + 1 : -1]
-    return reason
 
 
 def _labs(reports: Sequence[LabReport], registry: LabRegistry | None) -> list[dict[str, Any]]:

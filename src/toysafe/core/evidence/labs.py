@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from toysafe.core.plain import plain_text
+from toysafe.core.reasons import Reason
 
 LabType = Literal["independent", "firewalled", "governmental"]
 LabStatus = Literal["accepted", "suspended", "withdrawn"]
@@ -85,25 +86,22 @@ class LabRegistry:
             lab.scopes[r.scope] = min(earlier, r.accepted_on) if earlier else r.accepted_on
         return cls(labs)
 
-    def acceptance(self, cpsc_id: str, requirement_id: str, tested_on: date) -> tuple[bool, str]:
+    def acceptance(self, cpsc_id: str, requirement_id: str, tested_on: date) -> tuple[bool, Reason]:
         """Whether the lab was CPSC-accepted for the requirement's scope on the test date."""
         lab = self.labs.get(cpsc_id)
         if lab is None:
-            return False, f"lab {cpsc_id} is not in the registry of CPSC-accepted labs"
+            return False, Reason("lab_not_in_registry", {"cpsc_id": cpsc_id})
+        who = {"name": lab.name, "cpsc_id": cpsc_id}
         if lab.status != "accepted":
-            since = f" since {lab.status_since.isoformat()}" if lab.status_since else ""
             if lab.status_since is None or lab.status_since <= tested_on:
-                return False, f"{lab.name} ({cpsc_id}) was {lab.status}{since}"
+                return False, Reason(
+                    "lab_status", {**who, "status": lab.status, "since": lab.status_since}
+                )
         dates = [d for s, d in lab.scopes.items() if scope_covers(s, requirement_id)]
         if not dates:
-            return False, f"{lab.name} ({cpsc_id}) is not accepted for {requirement_id}"
+            return False, Reason("lab_scope_missing", {**who, "requirement": requirement_id})
         first = min(dates)
+        facts = {**who, "requirement": requirement_id, "accepted_on": first}
         if first > tested_on:
-            return False, (
-                f"{lab.name} ({cpsc_id}) was accepted for {requirement_id} on "
-                f"{first.isoformat()}, after testing began {tested_on.isoformat()}"
-            )
-        return (
-            True,
-            f"{lab.name} ({cpsc_id}) accepted for {requirement_id} since {first.isoformat()}",
-        )
+            return False, Reason("lab_accepted_after_testing", {**facts, "tested_from": tested_on})
+        return True, Reason("lab_accepted", facts)

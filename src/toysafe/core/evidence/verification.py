@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from toysafe.core.reasons import Reason
+
 Status = Literal["pass", "fail", "missing", "not_in_scope", "expired"]
 # When components disagree, the requirement takes the most serious status.
 SEVERITY: dict[Status, int] = {"fail": 4, "not_in_scope": 3, "missing": 2, "expired": 1, "pass": 0}
@@ -23,8 +25,13 @@ class ComponentCheck:
     component: str | None
     status: Status
     evidence: list[Evidence] = field(default_factory=list)
-    findings: list[str] = field(default_factory=list)
+    found: list[Reason] = field(default_factory=list)
     valid_until: date | None = None
+
+    @property
+    def findings(self) -> list[str]:
+        """The findings as sentences (rendered from ``found``)."""
+        return [str(r) for r in self.found]
 
 
 @dataclass(slots=True)
@@ -33,7 +40,12 @@ class RequirementCheck:
     title: str
     status: Status
     components: list[ComponentCheck]
-    findings: list[str]
+    found: list[Reason]
+
+    @property
+    def findings(self) -> list[str]:
+        """The findings as sentences (rendered from ``found``)."""
+        return [str(r) for r in self.found]
 
     @property
     def evidence(self) -> list[Evidence]:
@@ -76,7 +88,12 @@ class ReportUse:
     lab: str
     issued: date
     used: bool
-    findings: list[str]
+    found: list[Reason]
+
+    @property
+    def findings(self) -> list[str]:
+        """The findings as sentences (rendered from ``found``)."""
+        return [str(r) for r in self.found]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,12 +134,27 @@ class Verification:
     certifiable: bool
     requirements: list[RequirementCheck]
     reports: list[ReportUse]
-    findings: list[str]
+    found: list[Reason]
     max_age_months: int
     labs_checked: bool
     #: Limits judged for rules that apply but owe no lab test (e.g. made before the duty).
     limit_checks: list[RequirementCheck] = field(default_factory=list)
     not_assessed: list[NotAssessed] = field(default_factory=list)
+    rules_version: str = "unversioned"
+
+    @property
+    def findings(self) -> list[str]:
+        """The findings as sentences (rendered from ``found``)."""
+        return [str(r) for r in self.found]
+
+    def codes(self) -> set[str]:
+        """Every reason code of every finding (of the product, its requirements, components)."""
+        reasons = [*self.found, *(r for u in self.reports for r in u.found)]
+        for req in self.requirements:
+            reasons += req.found
+            for c in req.components:
+                reasons += c.found
+        return {code for r in reasons for code in r.codes()}
 
     @property
     def valid_until(self) -> date | None:
@@ -147,4 +179,5 @@ class Verification:
             "valid_until": self.valid_until.isoformat() if self.valid_until else None,
             "limit_checks": [r.to_dict() for r in self.limit_checks],
             "not_assessed": [n.to_dict() for n in self.not_assessed],
+            "rules_version": self.rules_version,
         }

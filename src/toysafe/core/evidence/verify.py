@@ -28,6 +28,7 @@ from toysafe.core.law.dates import add_months
 from toysafe.core.law.facts import ComponentFacts, mouthing
 from toysafe.core.law.knowledge import REQUIREMENT_ID, KnowledgeBase, Limit, Requirement
 from toysafe.core.law.profile import Component, Profile
+from toysafe.core.reasons import Problem, Reason
 
 CERTIFICATION_PERIOD = ("marketplace-certification-period", "default")
 #: A citation toysafe does not assess: a state law or a retailer's own test, written as
@@ -53,40 +54,56 @@ PERIODIC_TESTING = "16CFR1107.21"
 
 def report_problems(
     reports: Sequence[tuple[str, LabReport]], kb: KnowledgeBase, as_of: date
-) -> list[str]:
-    """Everything wrong with a set of reports, each naming its source and field."""
-    problems: list[str] = []
+) -> list[Problem]:
+    """Everything wrong with a set of reports, each with its source and field."""
+    problems: list[Problem] = []
     seen: dict[str, str] = {}
     for source, r in reports:
         if r.report_no in seen:
             problems.append(
-                f"{source}: report_no: '{r.report_no}' is also the number of a report "
-                f"in {seen[r.report_no]}"
+                Problem(
+                    source,
+                    ("report_no",),
+                    Reason(
+                        "duplicate_report_no",
+                        {"report_no": r.report_no, "other": seen[r.report_no]},
+                    ),
+                )
             )
         seen.setdefault(r.report_no, source)
-        for name, d in (
-            ("issued", r.issued),
-            ("tested.from", r.tested.from_),
-            ("tested.to", r.tested.to),
+        for loc, d in (
+            (("issued",), r.issued),
+            (("tested", "from"), r.tested.from_),
+            (("tested", "to"), r.tested.to),
         ):
             if d > as_of:
                 problems.append(
-                    f"{source}: {name}: {d.isoformat()} is in the future "
-                    f"(as of {as_of.isoformat()})"
+                    Problem(
+                        source,
+                        loc,
+                        Reason(
+                            "date_in_future", {"field": ".".join(loc), "date": d, "as_of": as_of}
+                        ),
+                    )
                 )
         for i, res in enumerate(r.results):
-            where = f"{source}: results[{i}]"
             req = kb.by_id.get(res.requirement)
             if req is None:
                 if not is_citation(res.requirement):  # a rule we do not assess is kept
                     problems.append(
-                        f"{where}.requirement: '{res.requirement}' is not a citation: use a "
-                        f"requirement id (e.g. 16CFR1303, F963:4.6) or AUTHORITY:section "
-                        f"for a state law or a retailer's test (e.g. CA:HSC25214)"
+                        Problem(
+                            source,
+                            ("results", i, "requirement"),
+                            Reason("not_a_citation", {"requirement": res.requirement}),
+                        )
                     )
                 continue
             if res.unit is not None and not known_unit(res.unit):
-                problems.append(f"{where}.unit: unknown unit '{res.unit}'")
+                problems.append(
+                    Problem(
+                        source, ("results", i, "unit"), Reason("unknown_unit", {"unit": res.unit})
+                    )
+                )
                 continue
             if res.analyte is None or res.unit is None:
                 continue
@@ -94,15 +111,31 @@ def report_problems(
             if req.limits and not limits:
                 names = ", ".join(sorted({lim.analyte for lim in req.limits}))
                 problems.append(
-                    f"{where}.analyte: {res.requirement} sets no limit for "
-                    f"'{res.analyte}' (it limits {names})"
+                    Problem(
+                        source,
+                        ("results", i, "analyte"),
+                        Reason(
+                            "analyte_without_limit",
+                            {
+                                "requirement": res.requirement,
+                                "analyte": res.analyte,
+                                "limits": names,
+                            },
+                        ),
+                    )
                 )
                 continue
             for lim in limits[:1]:
                 try:
                     factor(res.unit, lim.unit)
                 except UnitError as e:
-                    problems.append(f"{where}.unit: {e}")
+                    problems.append(
+                        Problem(
+                            source,
+                            ("results", i, "unit"),
+                            Reason("unit_mismatch", {"text": str(e), "unit": res.unit}),
+                        )
+                    )
     return problems
 
 
@@ -163,11 +196,9 @@ def verify(
     max_age, age_note = _max_age(profile, kb, period_months)
     made = profile.manufactured.last if profile.manufactured else as_of
     components = {c.id: c for c in profile.components}
-    findings: list[str] = [age_note] if age_note else []
+    findings: list[Reason] = [age_note] if age_note else []
     if registry is None:
-        findings.append(
-            "no lab registry given (--labs): CPSC acceptance of the labs was not checked"
-        )
+        findings.append(Reason("labs_not_checked"))
     uses: list[ReportUse] = []
     mine: list[LabReport] = []
     for r in reports:
@@ -176,15 +207,27 @@ def verify(
             []
             if named
             else [
-                f"report {r.report_no} does not name this product (sku "
-                f"{profile.sku}, model {profile.model}, gtin {profile.gtin})"
+                Reason(
+                    "model_mismatch",
+                    {
+                        "report_no": r.report_no,
+                        "sku": profile.sku,
+                        "model": profile.model,
+                        "gtin": profile.gtin,
+                    },
+                )
             ]
         )
         if named and r.age_grade and r.age_grade.min_months != profile.age.min_months:
             notes.append(
-                f"report {r.report_no} tested the product as a toy from "
-                f"{r.age_grade.min_months} months, but the profile says from "
-                f"{profile.age.min_months} months: age-dependent tests may not hold"
+                Reason(
+                    "age_grade_mismatch",
+                    {
+                        "report_no": r.report_no,
+                        "report_months": r.age_grade.min_months,
+                        "profile_months": profile.age.min_months,
+                    },
+                )
             )
         uses.append(
             ReportUse(r.report_no, f"{r.lab.name} ({r.lab.cpsc_id})", r.issued, named, notes)
@@ -195,8 +238,9 @@ def verify(
         for res in r.results if named else ():
             if res.component and res.component not in components:
                 findings.append(
-                    f"report {r.report_no} has results for component "
-                    f"'{res.component}', which the profile does not list"
+                    Reason(
+                        "unknown_component", {"report_no": r.report_no, "component": res.component}
+                    )
                 )
 
     rows: dict[str, list[_Row]] = {}
@@ -222,21 +266,13 @@ def verify(
     unowed = _limit_checks(rows, components, profile, assessment, kb, made, as_of)
     not_assessed = _not_assessed(rows, kb)
     findings.extend(
-        f"{n.requirement} (report {n.report_no}): not assessed: toysafe does not judge this "
-        f"rule; the result is kept with the report"
+        Reason("not_assessed", {"requirement": n.requirement, "report_no": n.report_no})
         for n in not_assessed
     )
     judged = {a.id for a in assessment.lab_requirements} | {c.id for c in unowed}
     for rid in sorted(set(rows) - judged - {n.requirement for n in not_assessed}):
         applicable = assessment.requirement(rid) is not None
-        findings.append(
-            f"results for {rid} were not needed: "
-            + (
-                "it applies but needs no lab test"
-                if applicable
-                else "it does not apply to this product"
-            )
-        )
+        findings.append(Reason("results_not_needed", {"requirement": rid, "applies": applicable}))
     used = {e.report_no for c in checks for e in c.evidence}
     for u in uses:
         u.used = u.report_no in used
@@ -247,10 +283,11 @@ def verify(
         and not any(c.status == "fail" for c in unowed),
         requirements=checks,
         reports=uses,
-        findings=findings,
+        found=findings,
         max_age_months=max_age,
         labs_checked=registry is not None,
         limit_checks=unowed,
+        rules_version=kb.rules_version,
         not_assessed=not_assessed,
     )
 
@@ -293,8 +330,8 @@ def _limit_checks(
             app.title,
             app.citation,
             True,
-            app.reasons,
-            tuple(ComponentDecision(c.id, True, c.reasons) for c in app.components),
+            app.why,
+            tuple(ComponentDecision(c.id, True, c.why) for c in app.components),
         )
         check = _check_requirement(
             targeted,
@@ -313,16 +350,17 @@ def _limit_checks(
     return out
 
 
-def _max_age(profile: Profile, kb: KnowledgeBase, period: int | None) -> tuple[int, str]:
+def _max_age(profile: Profile, kb: KnowledgeBase, period: int | None) -> tuple[int, Reason | None]:
     months = period if period is not None else kb.months(*CERTIFICATION_PERIOD).months
     if profile.testing_plan is not None:
         plan = kb.months(PERIODIC_TESTING, profile.testing_plan)
         if plan.months < months:
-            return plan.months, (
-                f"evidence may be at most {plan.months} months old: "
-                f"{profile.testing_plan} testing plan ({plan.citation})"
+            return plan.months, Reason(
+                "evidence_age_limit",
+                {"months": plan.months, "plan": profile.testing_plan, "citation": plan.citation},
+                plan.citation,
             )
-    return months, ""
+    return months, None
 
 
 def _check_requirement(
@@ -341,7 +379,7 @@ def _check_requirement(
     targets: list[str | None] = (
         [c.id for c in app.components if c.third_party_testing] if per_component else [None]
     )
-    findings: list[str] = []
+    findings: list[Reason] = []
     valid: list[_Row] = []
     kinds: dict[int, str] = {}  # why each unusable row was rejected
     for i, row in enumerate(rows):
@@ -355,7 +393,7 @@ def _check_requirement(
     stray = [r for r in valid if r.result.component is None]
     if per_component and stray:
         findings.append(
-            f"{len(stray)} result(s) for {req.id} name no component and cannot be counted"
+            Reason("results_without_component", {"count": len(stray), "requirement": req.id})
         )
 
     checks: list[ComponentCheck] = []
@@ -373,7 +411,7 @@ def _check_requirement(
             elif "expired" in unusable:
                 check.status = "expired"
         checks.append(check)
-        findings.extend(check.findings)
+        findings.extend(check.found)
     status: Status = max((c.status for c in checks), key=SEVERITY.__getitem__, default="pass")
     return RequirementCheck(app.id, app.title, status, checks, findings)
 
@@ -385,37 +423,48 @@ def _validity(
     as_of: date,
     max_age: int,
     registry: LabRegistry | None,
-) -> tuple[str, str] | None:
+) -> tuple[str, Reason] | None:
+    no = report.report_no
     if registry is not None:
         ok, why = registry.acceptance(report.lab.cpsc_id, req.id, report.tested.from_)
         if not ok:
-            return "not_in_scope", (
-                f"report {report.report_no} (tested from "
-                f"{report.tested.from_.isoformat()}): {why}; retest at a lab "
-                f"CPSC accepted for {req.id}"
+            # Accepted labs lacking the scope (or accepted only later) are out of scope;
+            # labs not in the registry, or not (or no longer) accepted, are not accepted.
+            code = (
+                "lab_not_in_scope"
+                if why.code in ("lab_scope_missing", "lab_accepted_after_testing")
+                else "lab_not_accepted"
             )
+            facts = {
+                "report_no": no,
+                "tested_from": report.tested.from_,
+                "lab": why,
+                "requirement": req.id,
+            }
+            return "not_in_scope", Reason(code, facts)
     if report.issued > as_of:
-        return "future", (
-            f"report {report.report_no} was issued {report.issued.isoformat()}, "
-            f"after {as_of.isoformat()}: it is not evidence on that date"
+        return "future", Reason(
+            "report_issued_later", {"report_no": no, "issued": report.issued, "as_of": as_of}
         )
     until = add_months(report.issued, max_age)
     if as_of > until:
-        return "expired", (
-            f"report {report.report_no} issued {report.issued.isoformat()} is "
-            f"older than {max_age} months: retest to renew"
+        return "expired", Reason(
+            "report_too_old",
+            {"report_no": no, "issued": report.issued, "max_age_months": max_age},
         )
     if req.instrument == "astm_f963" and assessment.toy_standard:
         if report.standard is None:
-            return "edition", (
-                f"report {report.report_no} does not say which ASTM F963 edition "
-                f"it tested to; {assessment.toy_standard} is in force"
+            return "edition", Reason(
+                "edition_not_stated", {"report_no": no, "in_force": assessment.toy_standard}
             )
         if report.standard != assessment.toy_standard:
-            return "edition", (
-                f"report {report.report_no} tested to {report.standard}, but "
-                f"{assessment.toy_standard} is in force for this manufacture "
-                f"date: retest to {assessment.toy_standard}"
+            return "edition", Reason(
+                "wrong_edition",
+                {
+                    "report_no": no,
+                    "tested_to": report.standard,
+                    "in_force": assessment.toy_standard,
+                },
             )
     return None
 
@@ -431,7 +480,6 @@ def _check_component(
     max_age: int,
 ) -> ComponentCheck:
     label = f"{comp.name} ({target})" if comp and comp.name else (target or "the product")
-    where = f" in {target}" if target else ""
     check = ComponentCheck(target, "missing")
     limits = limits_for(req, facts, made, as_of)
     if not limits:
@@ -443,7 +491,16 @@ def _check_component(
         if res.analyte is None:
             if res.verdict == "fail":
                 check.status = "fail"
-                check.findings.append(f"report {row.report.report_no} fails {req.id}{where}")
+                check.found.append(
+                    Reason(
+                        "failed_test",
+                        {
+                            "report_no": row.report.report_no,
+                            "requirement": req.id,
+                            "component": target,
+                        },
+                    )
+                )
             continue
         key = next((a for a in limits if a.lower() == res.analyte.lower()), None)
         if key is not None and key not in latest:
@@ -451,12 +508,14 @@ def _check_component(
     if check.status == "fail":
         return check
     for analyte, row in latest.items():
-        verdict, finding = _judge(row.result, limits[analyte], where)
-        if finding:
-            check.findings.append(f"report {row.report.report_no}: {finding}")
+        verdict, parts = _judge(row.result, limits[analyte], target)
+        if parts:
+            check.found.append(
+                Reason("report_result", {"report_no": row.report.report_no, "parts": parts})
+            )
         if verdict == "fail":
             check.status = "fail"
-            check.findings.append(f"replace or reformulate {label}, then retest it")
+            check.found.append(Reason("replace_and_retest", {"label": label}))
         if verdict in ("pass", "fail"):
             check.evidence.append(Evidence(row.report.report_no, target, analyte))
             _extend(check, row.report.issued, max_age)
@@ -469,13 +528,18 @@ def _check_component(
         check.status = "pass"
         return check
     if any(r.result.analyte is None and r.result.verdict == "pass" for r in rows):
-        check.findings.append(
-            f"{req.id}{where}: the report gives a verdict without the measured "
-            f"values; ask the lab for the figures"
+        check.found.append(Reason("values_missing", {"requirement": req.id, "component": target}))
+    check.found.append(
+        Reason(
+            "missing_requirement",
+            {
+                "requirement": req.id,
+                "component": target,
+                "analytes": tuple(gaps),
+                "label": label,
+                "test": req.title.lower(),
+            },
         )
-    check.findings.append(
-        f"{req.id}{where}: no usable result for {', '.join(gaps)}: send "
-        f"{label} to a CPSC-accepted lab for {req.title.lower()} testing"
     )
     return check
 
@@ -487,9 +551,11 @@ def _check_verdicts(
     for row in rows:  # the newest report decides
         verdict = row.result.verdict
         if verdict == "n/a":
-            check.findings.append(
-                f"report {row.report.report_no} marks {req.id} not applicable, "
-                f"but it applies to this product"
+            check.found.append(
+                Reason(
+                    "marked_not_applicable",
+                    {"report_no": row.report.report_no, "requirement": req.id},
+                )
             )
             continue
         if verdict is None:
@@ -498,12 +564,30 @@ def _check_verdicts(
         check.evidence.append(Evidence(row.report.report_no, check.component))
         _extend(check, row.report.issued, max_age)
         if verdict == "fail":
-            check.findings.append(
-                f"report {row.report.report_no} fails {req.id} ({req.title}) for {label}"
+            check.found.append(
+                Reason(
+                    "failed_test",
+                    {
+                        "report_no": row.report.report_no,
+                        "requirement": req.id,
+                        "component": check.component,
+                        "title": req.title,
+                        "label": label,
+                    },
+                )
             )
         return check
-    check.findings.append(
-        f"{req.id}: no result: send {label} to a CPSC-accepted lab for {req.title.lower()} testing"
+    check.found.append(
+        Reason(
+            "missing_requirement",
+            {
+                "requirement": req.id,
+                "component": check.component,
+                "analytes": (),
+                "label": label,
+                "test": req.title.lower(),
+            },
+        )
     )
     return check
 
@@ -513,51 +597,66 @@ def _extend(check: ComponentCheck, issued: date, max_age: int) -> None:
     check.valid_until = until if check.valid_until is None else min(check.valid_until, until)
 
 
-def _fmt(x: float) -> str:
-    return f"{x:g}"
-
-
-def _judge(res: Result, applied: AppliedLimit, where: str) -> tuple[str, str]:
-    """('pass' | 'fail' | 'inconclusive', finding) for one measured result."""
+def _judge(
+    res: Result, applied: AppliedLimit, component: str | None
+) -> tuple[str, tuple[Reason, ...]]:
+    """('pass' | 'fail' | 'inconclusive', findings) for one measured result."""
     lim = applied.limit
     assert res.unit is not None
-    name = applied.analyte
+    base = {"analyte": applied.analyte, "component": component}
+    limit = {"limit": lim.max, "limit_unit": lim.unit}
+    parts: list[Reason] = []
     if res.not_detected:
         bound = res.below
         if bound is None:
-            verdict, finding = "pass", ""
+            verdict = "pass"
         else:
             b = convert(bound, res.unit, lim.unit)
             if b <= lim.max:
-                verdict, finding = "pass", ""
+                verdict = "pass"
             else:
                 verdict = "inconclusive"
-                finding = (
-                    f"{name} not detected{where}, but the quantitation limit "
-                    f"{_fmt(bound)} {res.unit} is above the {_fmt(lim.max)} {lim.unit} "
-                    f"limit: ask for a more sensitive method"
+                parts.append(
+                    Reason(
+                        "quantitation_limit_too_high",
+                        {**base, **limit, "loq": bound, "unit": res.unit},
+                    )
                 )
     else:
         assert res.measured is not None
         v = convert(res.measured, res.unit, lim.unit)
-        shown = f"{_fmt(res.measured)} {res.unit}"
-        if res.unit != lim.unit:
-            shown += f" (= {_fmt(v)} {lim.unit})"
+        measured = {
+            **base,
+            **limit,
+            "value": res.measured,
+            "unit": res.unit,
+            "converted": v if res.unit != lim.unit else None,
+        }
         if v <= lim.max:
-            verdict, finding = "pass", ""
+            verdict = "pass"
             if applied.review is not None and v > applied.review.max:
-                finding = (
-                    f"{name} {shown}{where} is within {_fmt(lim.max)} {lim.unit} but above "
-                    f"the {_fmt(applied.review.max)} {applied.review.unit} reported for "
-                    f"this material ({applied.review.citation}, UNCONFIRMED): confirm "
-                    f"with the lab"
+                review = applied.review
+                parts.append(
+                    Reason(
+                        "above_review_level",
+                        {
+                            **measured,
+                            "review": review.max,
+                            "review_unit": review.unit,
+                            "citation": review.citation,
+                        },
+                        review.citation,
+                    )
                 )
         else:
             verdict = "fail"
-            finding = f"{name} {shown}{where} exceeds {_fmt(lim.max)} {lim.unit} ({lim.citation})"
+            parts.append(
+                Reason("limit_exceeded", {**measured, "citation": lim.citation}, lim.citation)
+            )
     if res.verdict in ("pass", "fail") and verdict in ("pass", "fail") and res.verdict != verdict:
-        finding = (finding + "; " if finding else "") + (
-            f"the lab's verdict '{res.verdict}' for {name}{where} contradicts the measured "
-            f"value, which toysafe judges '{verdict}'"
+        parts.append(
+            Reason(
+                "verdict_contradiction", {**base, "lab_verdict": res.verdict, "verdict": verdict}
+            )
         )
-    return verdict, finding
+    return verdict, tuple(parts)

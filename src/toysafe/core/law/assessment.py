@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any, Literal
 
 from toysafe.core.law.conditions import TraceStep, step_dict
+from toysafe.core.reasons import Reason, texts
 
 CertificateType = Literal["CPC", "GCC", "none"]
 
@@ -15,7 +16,12 @@ CertificateType = Literal["CPC", "GCC", "none"]
 class ComponentDecision:
     id: str
     third_party_testing: bool
-    reasons: tuple[str, ...]
+    why: tuple[Reason, ...]
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The reasons as sentences (rendered from ``why``)."""
+        return texts(self.why)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -31,13 +37,18 @@ class Applicable:
     title: str
     citation: str
     third_party_testing: bool
-    reasons: tuple[str, ...]
+    why: tuple[Reason, ...]
     components: tuple[ComponentDecision, ...] = ()
-    excluded_components: tuple[tuple[str, str], ...] = ()
+    excluded_components: tuple[tuple[str, Reason], ...] = ()
     certificate_rule: bool = True
     confidence: str = "confirmed"
     trace: tuple[TraceStep, ...] = ()
     basis: str = "manufacture"
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The reasons as sentences (rendered from ``why``)."""
+        return texts(self.why)
 
     def to_dict(self, trace: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -53,7 +64,7 @@ class Applicable:
         }
         if self.excluded_components:
             out["excluded_components"] = [
-                {"id": cid, "reason": why} for cid, why in self.excluded_components
+                {"id": cid, "reason": str(why)} for cid, why in self.excluded_components
             ]
         if trace:
             out["trace"] = [step_dict(t) for t in self.trace]
@@ -65,9 +76,14 @@ class NotApplicable:
     id: str
     title: str
     citation: str
-    reasons: tuple[str, ...]
+    why: tuple[Reason, ...]
     trace: tuple[TraceStep, ...] = ()
     basis: str = "manufacture"
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The reasons as sentences (rendered from ``why``)."""
+        return texts(self.why)
 
     def to_dict(self, trace: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -123,6 +139,7 @@ class Assessment:
     warnings: tuple[WarningDue, ...]
     alerts: tuple[Alert, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    rules_version: str = "unversioned"
 
     def requirement(self, rid: str) -> Applicable | None:
         return next((r for r in self.requirements if r.id == rid), None)
@@ -146,6 +163,7 @@ class Assessment:
             "warnings": [w.to_dict() for w in self.warnings],
             "alerts": [a.to_dict() for a in self.alerts],
             "notes": list(self.notes),
+            "rules_version": self.rules_version,
         }
 
 

@@ -18,13 +18,14 @@ from toysafe.core.law.dates import age_phrase, from_age
 from toysafe.core.law.facts import ComponentFacts, ProductFacts, derive
 from toysafe.core.law.knowledge import Determination, KnowledgeBase, Requirement, Statement
 from toysafe.core.law.profile import CHILDREN_MAX_MONTHS, TOY_STANDARD_UNDER_MONTHS, Profile
+from toysafe.core.reasons import CONDITION, Reason
 
-GENERAL_USE_NO_LAB = (
-    "not a children's product: a general certificate may rest on a reasonable testing program; "
-    "no CPSC-accepted lab is required (CPSA section 14(a)(1))"
-)
-TOY_STANDARD_REASON = f"toy for children under {age_phrase(TOY_STANDARD_UNDER_MONTHS)}"
-CHILDREN_REASON = f"children's product (for children {age_phrase(CHILDREN_MAX_MONTHS)} and under)"
+GENERAL_USE_NO_LAB = Reason("general_use_no_lab")
+TOY_STANDARD_REASON = Reason("toy_standard_scope", {"age": age_phrase(TOY_STANDARD_UNDER_MONTHS)})
+CHILDREN_REASON = Reason("children_product", {"age": age_phrase(CHILDREN_MAX_MONTHS)})
+ALL_COMPONENTS_EXEMPT = Reason("all_components_exempt")
+NO_STATEMENT_DUE = Reason("no_statement_due")
+NOT_A_TOY = Reason("not_a_toy")
 
 
 def assess(profile: Profile, kb: KnowledgeBase, as_of: date) -> Assessment:
@@ -68,7 +69,8 @@ def assess(profile: Profile, kb: KnowledgeBase, as_of: date) -> Assessment:
             WarningDue(rid, s.key, s.text, s.citation, online, s.ascii) for rid, s in due
         ),
         alerts=tuple(alerts),
-        notes=_notes(profile, kb, facts) + ((uncertified,) if uncertified else ()),
+        notes=_notes(profile, kb, facts) + ((str(uncertified),) if uncertified else ()),
+        rules_version=kb.rules_version,
     )
 
 
@@ -81,59 +83,70 @@ def _decide(req: Requirement, kb: KnowledgeBase, f: ProductFacts) -> Applicable 
     ended = eff.to is not None and when >= eff.to
     trace: list[TraceStep] = [("effective", req.effective_window, when, started and not ended)]
 
-    def aside(*reasons: str) -> NotApplicable:
-        return NotApplicable(req.id, req.title, citation, reasons, tuple(trace), req.basis)
+    def aside(*why: Reason) -> NotApplicable:
+        return NotApplicable(req.id, req.title, citation, why, tuple(trace), req.basis)
 
+    scope_reason: Reason | None
     if req.scope != "any":
         scope_ok, scope_reason, step = f.scopes[req.scope]
         trace.append(step)
     else:
-        scope_ok, scope_reason = True, ""
+        scope_ok, scope_reason = True, None
     what = "made" if eff.basis == "manufacture" else "assessed"
     if not started:
-        note = f" ({eff.note})" if eff.note else ""
         return aside(
-            f"not in force: applies to products {what} on or after {eff.from_}, "
-            f"this one {when.isoformat()}{note}"
+            Reason(
+                "not_in_force",
+                {"basis": what, "from": eff.from_, "date": when, "note": eff.note},
+            )
         )
     if ended:
-        return aside(f"no longer in force for products {what} on or after {eff.to}")
+        return aside(Reason("no_longer_in_force", {"basis": what, "to": eff.to}))
 
     if not scope_ok:
+        assert scope_reason is not None
         return aside(scope_reason)
     if req.since_edition and f.edition is not None:
         first = kb.edition(req.since_edition)
         if f.edition.rank < first.rank:
             return aside(
-                f"section {req.section} first appears in {first.id}; {f.edition.id} is "
-                f"the edition in force for this product"
+                Reason(
+                    "section_not_in_edition",
+                    {"section": req.section, "first": first.id, "edition": f.edition.id},
+                )
             )
     if req.restates:
-        return aside(
-            f"restates {kb.by_id[req.restates].cite(None)}, which is cited instead "
-            f"(CPSC toy guidance)"
-        )
+        cited = kb.by_id[req.restates].cite(None)
+        return aside(Reason("restated_elsewhere", {"cited": cited}, cited))
     for exc, cond in req.exceptions_compiled:
         out = cond(f)
         trace.extend(out.trace)
         if out.ok:
-            return aside(f"{exc.reason} ({exc.citation})")
+            return aside(
+                Reason(
+                    "exception_applies",
+                    {"text": exc.reason, "citation": exc.citation},
+                    exc.citation,
+                )
+            )
 
-    reasons: list[str] = []
+    why: list[Reason] = []
     if req.applies_when_compiled is not None:
         out = req.applies_when_compiled(f)
         trace.extend(out.trace)
         if not out.ok:
-            return aside(*out.reasons)
-        reasons.extend(out.reasons)
+            # The KB's own words for the deciding tests, as one reason (one object, not several).
+            return aside(Reason(CONDITION, {"texts": out.reasons})) if out.reasons else aside()
+        if out.reasons:
+            why.append(Reason(CONDITION, {"texts": out.reasons}))
     if req.statements:
         keys = [s.key for s, cond in req.statements_compiled if s.key in f.warnings_due]
         if not keys:
-            return aside("no cautionary statement of this rule is due")
-        reasons.append("statements due: " + ", ".join(keys))
+            return aside(NO_STATEMENT_DUE)
+        why.append(Reason("statements_due", {"keys": tuple(keys)}))
 
     components: tuple[ComponentDecision, ...] = ()
-    excluded: tuple[tuple[str, str], ...] = ()
+    excluded: tuple[tuple[str, Reason], ...] = ()
     rule = req.components
     if rule is not None:
         components, excluded = _components(req, kb, f)
@@ -141,11 +154,14 @@ def _decide(req: Requirement, kb: KnowledgeBase, f: ProductFacts) -> Applicable 
             excluded = ()
         elif not components:
             return aside(
-                rule.none_reason or "no component is subject",
-                *(f"{cid}: {why}" for cid, why in excluded),
+                Reason("no_component_subject", {"text": rule.none_reason}),
+                *(
+                    Reason("component_excluded", {"component": cid, "reason": r})
+                    for cid, r in excluded
+                ),
             )
-    if scope_reason:
-        reasons.append(scope_reason)
+    if scope_reason is not None:
+        why.append(scope_reason)
 
     lab = req.third_party_testing
     if lab and req.third_party_when_compiled is not None:
@@ -153,14 +169,19 @@ def _decide(req: Requirement, kb: KnowledgeBase, f: ProductFacts) -> Applicable 
         trace.extend(out.trace)
         if not out.ok:
             lab = False
-            reasons.append(req.third_party_otherwise or "no lab test required")
+            why.append(
+                Reason(
+                    "no_lab_test_by_condition",
+                    {"text": req.third_party_otherwise or "no lab test required"},
+                )
+            )
     if lab and not f.children:
         lab = False
-        reasons.append(GENERAL_USE_NO_LAB)
+        why.append(GENERAL_USE_NO_LAB)
     if lab and (before := _before_third_party_duty(req, f)) is not None:
         lab = False
         trace.append(("third_party_duty", req.third_party_duty_from, f.made_iso, False))
-        reasons.append(before)
+        why.append(before)
     if (
         lab
         and rule is not None
@@ -168,22 +189,25 @@ def _decide(req: Requirement, kb: KnowledgeBase, f: ProductFacts) -> Applicable 
         and not any(c.third_party_testing for c in components)
     ):
         lab = False
-        reasons.append("every component is exempt from testing by a Commission determination")
+        why.append(ALL_COMPONENTS_EXEMPT)
     if not req.third_party_testing:
-        reasons.append(f"no third-party test: {req.third_party_basis}")
+        why.append(Reason("no_third_party_test", {"basis": req.third_party_basis}))
     elif lab and req.third_party_confidence != "confirmed":
-        reasons.append(
-            f"lab test required per {req.third_party_basis} ({req.third_party_confidence} source)"
+        why.append(
+            Reason(
+                "lab_test_source_unconfirmed",
+                {"basis": req.third_party_basis, "confidence": req.third_party_confidence},
+            )
         )
     if not lab and components:
-        components = tuple(ComponentDecision(c.id, False, c.reasons) for c in components)
+        components = tuple(ComponentDecision(c.id, False, c.why) for c in components)
 
     return Applicable(
         id=req.id,
         title=req.title,
         citation=citation,
         third_party_testing=lab,
-        reasons=tuple(reasons),
+        why=tuple(why),
         components=components,
         excluded_components=excluded,
         certificate_rule=req.certificate_rule,
@@ -193,32 +217,38 @@ def _decide(req: Requirement, kb: KnowledgeBase, f: ProductFacts) -> Applicable 
     )
 
 
-def _before_third_party_duty(req: Requirement, f: ProductFacts) -> str | None:
+def _before_third_party_duty(req: Requirement, f: ProductFacts) -> Reason | None:
     """Why no lab test is owed when the product was made before third-party testing began."""
     duty = req.third_party_duty
     if duty is None or f.made >= duty.from_:
         return None
-    note = f"; {duty.note}" if duty.note else ""
-    return (
-        f"no third-party test: made {f.made_iso}, before third-party testing became due for "
-        f"products made on or after {duty.from_.isoformat()} ({duty.citation}{note})"
+    return Reason(
+        "before_third_party_duty",
+        {
+            "made": f.made_iso,
+            "from": duty.from_,
+            "note": duty.note or "",
+            "citation": duty.citation,
+        },
+        duty.citation,
     )
 
 
-def _before_certification(kb: KnowledgeBase, f: ProductFacts) -> str | None:
+def _before_certification(kb: KnowledgeBase, f: ProductFacts) -> Reason | None:
     """Why no certificate is owed when the product was made before certification began."""
     duty = kb.duties.get("certification")
     if duty is None or f.made >= duty.from_:
         return None
-    return (
-        f"no certificate: made {f.made_iso}, before certificates became due for products "
-        f"made on or after {duty.from_.isoformat()} ({duty.citation})"
+    return Reason(
+        "before_certification",
+        {"made": f.made_iso, "from": duty.from_, "citation": duty.citation},
+        duty.citation,
     )
 
 
-def scopes(f: ProductFacts) -> dict[str, tuple[bool, str, TraceStep]]:
+def scopes(f: ProductFacts) -> dict[str, tuple[bool, Reason | None, TraceStep]]:
     """Whether each kind of scope reaches the product, the reason, and the trace step."""
-    out: dict[str, tuple[bool, str, TraceStep]] = {}
+    out: dict[str, tuple[bool, Reason | None, TraceStep]] = {}
     step: TraceStep = (
         "scope",
         "toy_standard",
@@ -228,66 +258,66 @@ def scopes(f: ProductFacts) -> dict[str, tuple[bool, str, TraceStep]]:
     if f.toy_standard_scope:
         out["toy_standard"] = (True, TOY_STANDARD_REASON, step)
     elif not f.toy:
-        out["toy_standard"] = (False, "not a toy: ASTM F963 covers toys only", step)
+        out["toy_standard"] = (False, Reason("not_a_toy_standard_toy"), step)
     elif f.min_months >= TOY_STANDARD_UNDER_MONTHS:
         out["toy_standard"] = (
             False,
-            f"intended for ages {from_age(f.min_months)}: ASTM F963 "
-            f"covers toys for children under 14 (section 1.3)",
+            Reason("age_outside_toy_standard", {"ages": from_age(f.min_months)}),
             step,
         )
     else:
-        out["toy_standard"] = (False, "made before any edition of ASTM F963 was mandatory", step)
+        out["toy_standard"] = (False, Reason("made_before_toy_standard"), step)
     step = ("scope", "children_product", f.min_months, f.children)
     if f.children:
         out["children_product"] = (True, CHILDREN_REASON, step)
     elif f.profile.children_product is False:
-        out["children_product"] = (False, "declared not a children's product", step)
+        out["children_product"] = (False, Reason("declared_not_children_product"), step)
     else:
         out["children_product"] = (
             False,
-            f"not a children's product: intended for ages "
-            f"{from_age(f.min_months)} (children's products are for "
-            f"children {age_phrase(CHILDREN_MAX_MONTHS)} and under)",
+            Reason(
+                "not_children_product_by_age",
+                {"ages": from_age(f.min_months), "age": age_phrase(CHILDREN_MAX_MONTHS)},
+            ),
             step,
         )
-    out["toy"] = (f.toy, "" if f.toy else "not a toy", ("scope", "toy", f.toy, f.toy))
+    out["toy"] = (f.toy, None if f.toy else NOT_A_TOY, ("scope", "toy", f.toy, f.toy))
     return out
 
 
 def _components(
     req: Requirement, kb: KnowledgeBase, f: ProductFacts
-) -> tuple[tuple[ComponentDecision, ...], tuple[tuple[str, str], ...]]:
+) -> tuple[tuple[ComponentDecision, ...], tuple[tuple[str, Reason], ...]]:
     """Which components the rule reaches, and which of those a determination exempts."""
     assert req.components is not None
     rule = req.components
     chosen: list[ComponentDecision] = []
-    excluded: list[tuple[str, str]] = []
+    excluded: list[tuple[str, Reason]] = []
     # A rule's own scope exclusions come before the Commission's testing exemptions.
     dets = sorted(
         (kb.determinations[d] for d in rule.exempt_by), key=lambda d: d.effect != "out_of_scope"
     )
     for c in f.components:
-        ok, why = rule.test(c)
+        ok, text = rule.test(c)
         if not ok:
-            excluded.append((c.id, why))
+            excluded.append((c.id, Reason("component_subject", {"text": text})))
             continue
         lab = req.third_party_testing
-        reasons = [why]
-        out_of_scope = None
+        reasons = [Reason("component_subject", {"text": text})]
+        out_of_scope: Reason | None = None
         for det in dets:
             hit = _determination_hit(det, c, f)
             if hit is None:
                 continue
-            applied, text = hit
+            applied, reason = hit
             if not applied:
-                reasons.append(text)
+                reasons.append(reason)
             elif det.effect == "out_of_scope":
-                out_of_scope = text
+                out_of_scope = reason
                 break
             else:
                 lab = False
-                reasons.append(text)
+                reasons.append(reason)
                 break
         if out_of_scope:
             excluded.append((c.id, out_of_scope))
@@ -298,7 +328,7 @@ def _components(
 
 def _determination_hit(
     det: Determination, c: ComponentFacts, f: ProductFacts
-) -> tuple[bool, str] | None:
+) -> tuple[bool, Reason] | None:
     """(applied, reason) when ``det`` speaks to this component; None when it does not."""
     if f.made < det.effective_from:
         return None
@@ -307,23 +337,25 @@ def _determination_hit(
     for m in det.materials:
         if m.material != c.material or (m.test is not None and not m.test(c)[0]):
             continue
+        facts = {"note": m.note, "citation": det.citation, "determination": det.id}
         if m.confidence == "unconfirmed":
-            return False, (
-                f"{m.note}: {det.citation} may exempt it, but that is unconfirmed, "
-                f"so it is still listed for testing"
-            )
-        verb = "outside the requirement" if det.effect == "out_of_scope" else "no test needed"
-        return True, f"{m.note}: {verb} ({det.citation})"
+            return False, Reason("determination_unconfirmed", facts, det.citation)
+        code = (
+            "determination_out_of_scope"
+            if det.effect == "out_of_scope"
+            else "determination_exempts"
+        )
+        return True, Reason(code, facts, det.citation)
     return None
 
 
-def _without_lab(a: Applicable, why: str) -> Applicable:
+def _without_lab(a: Applicable, why: Reason) -> Applicable:
     """The same decision with no lab test owed, because no certificate is owed at all."""
     if not a.third_party_testing:
         return a
     a.third_party_testing = False
-    a.reasons = (*a.reasons, why)
-    a.components = tuple(ComponentDecision(c.id, False, c.reasons) for c in a.components)
+    a.why = (*a.why, why)
+    a.components = tuple(ComponentDecision(c.id, False, c.why) for c in a.components)
     return a
 
 

@@ -51,7 +51,7 @@ class ProductFacts:
     edition: Edition | None
     components: tuple[ComponentFacts, ...]
     warnings_due: tuple[str, ...] = ()
-    scopes: dict[str, tuple[bool, str, Any]] = field(default_factory=dict)
+    scopes: dict[str, tuple[bool, Any, Any]] = field(default_factory=dict)
 
     @property
     def made_iso(self) -> str:

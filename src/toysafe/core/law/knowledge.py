@@ -408,7 +408,11 @@ class KnowledgeBase:
         editions: Editions,
         parameters: list[Parameters] | None = None,
         duties: list[Duty] | None = None,
+        rules_version: str = "unversioned",
     ) -> None:
+        # Which rules these are (release + content hash, computed by the loader): carried into
+        # every assessment, verification, certificate and stored state they decide.
+        self.rules_version = rules_version
         self.requirements = sorted(requirements, key=lambda r: r.sort_key)
         self.by_id = {r.id: r for r in self.requirements}
         self.statement_requirements = [r for r in self.requirements if r.statements]

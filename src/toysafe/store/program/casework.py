@@ -405,7 +405,7 @@ class Casework:
         kb = default_kb()
         problems = report_problems(list(reports), kb, as_of)
         if problems:
-            raise InputError("; ".join(problems))
+            raise InputError("; ".join(str(p) for p in problems))
         if (
             not isinstance(certificate, dict)
             or certificate.get("format") != "toysafe/certificate@1"

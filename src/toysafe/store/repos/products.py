@@ -150,24 +150,30 @@ class Products:
                 out.setdefault(v.product_id, []).append(v)
         return out
 
+    def _latest(self, s: Session) -> list[Any]:
+        """(id, sku, latest version, its profile data) of every product, by SKU."""
+        org = self.scope.org(s)
+        return list(
+            s.execute(
+                select(
+                    m.Product.id,
+                    m.Product.sku,
+                    m.Product.latest_version,
+                    m.ProductVersion.profile,
+                )
+                .join(m.ProductVersion, LATEST)
+                .where(m.Product.org_id == org.id)
+                .order_by(m.Product.sku)
+            )
+        )
+
     def listing(self, s: Session) -> list[dict[str, Any]]:
         """Every product of the organization with its latest version and name."""
-        org = self.scope.org(s)
-        rows = s.execute(
-            select(m.Product.sku, m.Product.latest_version, m.ProductVersion.profile)
-            .join(m.ProductVersion, LATEST)
-            .where(m.Product.org_id == org.id)
-            .order_by(m.Product.sku)
-        ).all()
-        return [{"sku": sku, "version": v, "name": prof.get("name")} for sku, v, prof in rows]
+        return [
+            {"sku": sku, "version": v, "name": prof.get("name")}
+            for _, sku, v, prof in self._latest(s)
+        ]
 
     def latest_profiles(self, s: Session) -> list[tuple[int, str, Profile]]:
         """(id, sku, latest profile) of every product of the organization, by SKU."""
-        org = self.scope.org(s)
-        rows = s.execute(
-            select(m.Product.id, m.Product.sku, m.ProductVersion.profile)
-            .join(m.ProductVersion, LATEST)
-            .where(m.Product.org_id == org.id)
-            .order_by(m.Product.sku)
-        ).all()
-        return [(pid, sku, Profile.model_validate(prof)) for pid, sku, prof in rows]
+        return [(pid, sku, Profile.model_validate(prof)) for pid, sku, _, prof in self._latest(s)]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from toysafe.core.catalog.status import (
@@ -23,6 +23,7 @@ from toysafe.core.evidence.verify import verify
 from toysafe.core.law.assessment import Assessment
 from toysafe.core.law.engine import assess
 from toysafe.core.law.profile import Profile
+from toysafe.core.reasons import Reason
 from toysafe.io.kb import default_kb
 from toysafe.store import models as m
 from toysafe.store.repos.base import Scope, chunks, table
@@ -51,7 +52,7 @@ def evaluate(
     usable, notes = invalidate_by_content(reports, _contents(versions))
     assessment = assess(profile, kb, as_of)
     verification = verify(profile, assessment, usable, kb, as_of, registry)
-    verification.findings.extend(notes)
+    verification.found.extend(Reason("evidence_note", {"text": n}) for n in notes)
     return assessment, verification
 
 
@@ -108,6 +109,7 @@ class States:
                     "evidence_valid_until": verification.valid_until,
                     "last_test": max(tests) if tests else None,
                     "testing_plan": profile.testing_plan,
+                    "rules_version": kb.rules_version,
                 }
             )
         for chunk in chunks(states, 1000):
@@ -140,6 +142,28 @@ class States:
             if state.evidence_valid_until
             else None,
         }
+
+    def stale(self, s: Session, skus: Sequence[str] | None = None) -> dict[date, list[int]]:
+        """Products whose stored state was computed under other rules than the ones loaded
+        (or before states recorded their rules), by the date they were computed for."""
+        org = self.scope.org(s)
+        query = (
+            select(m.ProductState.product_id, m.ProductState.computed_on)
+            .join(m.Product, m.Product.id == m.ProductState.product_id)
+            .where(
+                m.Product.org_id == org.id,
+                or_(
+                    m.ProductState.rules_version.is_(None),
+                    m.ProductState.rules_version != default_kb().rules_version,
+                ),
+            )
+        )
+        if skus is not None:
+            query = query.where(m.Product.sku.in_(list(skus)))
+        out: dict[date, list[int]] = {}
+        for pid, computed_on in s.execute(query):
+            out.setdefault(computed_on, []).append(pid)
+        return out
 
     def statuses(self, s: Session, as_of: date, skus: Sequence[str] | None = None) -> list[Status]:
         """One status per SKU (or just ``skus``), from stored state only (no re-assessment)."""

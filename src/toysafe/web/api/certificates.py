@@ -6,14 +6,15 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from toysafe.store import models as m
 from toysafe.web.access import (
-    can_view,
     find_product,
     org_slug,
     require,
+    visible_products,
 )
 from toysafe.web.api.common import (
     AsOf,
@@ -68,8 +69,12 @@ def issue_certificate(
 
 
 def _certificate(db: Any, who: Any, cert_id: str) -> m.Certificate:
-    cert = db.get(m.Certificate, cert_id)
-    if cert is None or not can_view(db, who, db.get(m.Product, cert.product_id)):
+    cert: m.Certificate | None = db.scalar(
+        select(m.Certificate)
+        .join(m.Product, m.Product.id == m.Certificate.product_id)
+        .where(m.Certificate.id == cert_id, visible_products(who))
+    )
+    if cert is None:
         raise HTTPException(404, f"no certificate '{cert_id}'")
     return cert
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from toysafe.store import models as m
 from toysafe.web.access import (
     require,
-    visible_org_ids,
+    visible_orgs,
 )
 from toysafe.web.api.common import (
     JSONBody,
@@ -26,9 +26,10 @@ router = APIRouter()
 @router.get("/listings", tags=["listings"])
 def list_listings(who: Who, db: Db, org: str | None = OrgQ) -> list[dict[str, Any]]:
     require(who, "seller", "reviewer", "admin")
-    orgs = visible_org_ids(db, who)
-    query = select(m.Listing, m.Organization.slug).join(
-        m.Organization, m.Organization.id == m.Listing.org_id
+    query = (
+        select(m.Listing, m.Organization.slug)
+        .join(m.Organization, m.Organization.id == m.Listing.org_id)
+        .where(visible_orgs(who, m.Listing.org_id))
     )
     if org:
         query = query.where(m.Organization.slug == org)
@@ -42,7 +43,6 @@ def list_listings(who: Who, db: Db, org: str | None = OrgQ) -> list[dict[str, An
             "status": x.status,
         }
         for x, slug in db.execute(query.order_by(m.Listing.sku))
-        if orgs is None or x.org_id in orgs
     ]
 
 

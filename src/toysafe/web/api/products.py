@@ -13,10 +13,10 @@ from toysafe.core.law.profile import Profile
 from toysafe.io.kb import default_kb
 from toysafe.store import models as m
 from toysafe.web.access import (
-    can_view,
     find_product,
     org_slug,
     require,
+    visible_products,
 )
 from toysafe.web.api.common import (
     AsOf,
@@ -35,24 +35,23 @@ router = APIRouter()
 @router.get("/products", tags=["products"])
 def list_products(who: Who, db: Db, org: str | None = OrgQ) -> list[dict[str, Any]]:
     """Products you may see (your catalog, enrolled catalogs, or products shared with your lab)."""
-    query = select(m.Product, m.Organization.slug).join(
-        m.Organization, m.Organization.id == m.Product.org_id
+    query = (
+        select(m.Product, m.Organization.slug)
+        .join(m.Organization, m.Organization.id == m.Product.org_id)
+        .where(visible_products(who))
     )
     if org:
         query = query.where(m.Organization.slug == org)
-    out = []
-    for product, slug in db.execute(query.order_by(m.Organization.slug, m.Product.sku)):
-        if can_view(db, who, product):
-            out.append(
-                {
-                    "sku": product.sku,
-                    "org": slug,
-                    "version": product.latest_version,
-                    "model": product.model,
-                    "gtin": product.gtin,
-                }
-            )
-    return out
+    return [
+        {
+            "sku": product.sku,
+            "org": slug,
+            "version": product.latest_version,
+            "model": product.model,
+            "gtin": product.gtin,
+        }
+        for product, slug in db.execute(query.order_by(m.Organization.slug, m.Product.sku))
+    ]
 
 
 @router.post("/products", tags=["products"], status_code=201)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -16,10 +15,10 @@ from toysafe.io.errors import InputError
 from toysafe.io.kb import default_kb
 from toysafe.store import models as m
 from toysafe.web.access import (
-    can_view,
-    may_upload_for,
     org_slug,
     require,
+    uploadable_products,
+    visible_products,
 )
 from toysafe.web.api.common import (
     AsOf,
@@ -58,19 +57,6 @@ def upload_report(
     return stored
 
 
-_FIELD = re.compile(r"^[^:]+: (results\[(\d+)\]\.(\w+)|[\w.]+): (.*)$")
-
-
-def _problem_loc(problem: str) -> tuple[list[Any], str]:
-    """'report: results[0].unit: unknown unit' -> (['body', 'results', 0, 'unit'], message)."""
-    found = _FIELD.match(problem)
-    if not found:
-        return ["body"], problem
-    if found[2] is not None:
-        return ["body", "results", int(found[2]), found[3]], found[4]
-    return ["body", *found[1].split(".")], found[4]
-
-
 def store_report(
     request: Request,
     who: Any,
@@ -85,28 +71,35 @@ def store_report(
     if problems:
         raise HTTPException(
             422,
-            [
-                {"loc": loc, "msg": msg, "type": "value_error"}
-                for loc, msg in map(_problem_loc, problems)
-            ],
+            [{"loc": ["body", *p.loc], "msg": p.message, "type": "value_error"} for p in problems],
         )
     if who.role == "lab" and parsed.lab.cpsc_id != who.lab_cpsc_id:
         raise HTTPException(403, f"lab.cpsc_id: your lab is {who.lab_cpsc_id}")
-    candidates = []
+    conditions = []
     for ref in parsed.products:
-        query = select(m.Product)
-        conditions = [m.Product.sku == ref.sku] if ref.sku else []
+        conditions += [m.Product.sku == ref.sku] if ref.sku else []
         conditions += [m.Product.model == ref.model] if ref.model else []
         conditions += [m.Product.gtin == ref.gtin] if ref.gtin else []
-        candidates += list(db.scalars(query.where(or_(*conditions))))
+    # One query: every product the report names, whether the caller may see it, upload for it.
+    query = (
+        select(
+            m.Product,
+            visible_products(who).label("visible"),
+            uploadable_products(who).label("uploadable"),
+        )
+        .join(m.Organization, m.Organization.id == m.Product.org_id)
+        .where(or_(*conditions))
+        .order_by(m.Product.id)
+    )
     if org:
-        candidates = [p for p in candidates if org_slug(db, p.org_id) == org]
-    visible = [p for p in candidates if can_view(db, who, p)]
+        query = query.where(m.Organization.slug == org)
+    candidates = db.execute(query).all()
+    visible = [p for p, seen, _ in candidates if seen]
     if not visible:
         if candidates and who.role == "lab":
             raise HTTPException(403, "the product this report names is not shared with your lab")
         raise unprocessable("the report names no product you can see", "body", "products")
-    denied = [p.sku for p in visible if not may_upload_for(db, who, p)]
+    denied = [p.sku for p, seen, may in candidates if seen and not may]
     if denied:
         raise HTTPException(403, f"you may not upload reports for {', '.join(denied)}")
     orgs = {p.org_id for p in visible}

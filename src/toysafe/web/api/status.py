@@ -14,7 +14,7 @@ from toysafe.io.kb import default_kb
 from toysafe.store import models as m
 from toysafe.web.access import (
     require,
-    visible_org_ids,
+    visible_orgs,
 )
 from toysafe.web.api.common import (
     AsOf,
@@ -27,6 +27,16 @@ from toysafe.web.deps import Db, Who
 from toysafe.web.security import TTLCache
 
 router = APIRouter()
+
+
+def _visible_org(db: Any, who: Any, slug: str) -> int | None:
+    """The id of the organization ``slug`` if ``who`` may read its catalog."""
+    org_id: int | None = db.scalar(
+        select(m.Organization.id).where(
+            m.Organization.slug == slug, visible_orgs(who, m.Organization.id)
+        )
+    )
+    return org_id
 
 
 STATUS_TTL = 30.0  # seconds; the cache is also invalidated by every write (a new event)
@@ -45,9 +55,7 @@ def catalog_status(
     (``toysafe/status@1``)."""
     require(who, "seller", "reviewer", "admin")
     slug = org or who.org_slug
-    org_id = db.scalar(select(m.Organization.id).where(m.Organization.slug == slug))
-    allowed = visible_org_ids(db, who)
-    if org_id is None or (allowed is not None and org_id not in allowed):
+    if _visible_org(db, who, slug) is None:
         raise HTTPException(404, f"no organization '{slug}'")
     when = today(as_of)
     # Every write leaves an event, so the newest event id says whether the answer changed.
@@ -86,9 +94,7 @@ def rule_impact(
     from toysafe.core.law.impact import impact
 
     slug = org or who.org_slug
-    org_id = db.scalar(select(m.Organization.id).where(m.Organization.slug == slug))
-    allowed = visible_org_ids(db, who)
-    if org_id is None or (allowed is not None and org_id not in allowed):
+    if _visible_org(db, who, slug) is None:
         raise HTTPException(404, f"no organization '{slug}'")
     start, end = today(start, "from"), today(end, "to")
     if start > end:
