@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         "`toysafe serve` sets 0 when it listens on a loopback address, unless set.",
     )
 
+    program_sweep_hour: str = Field(
+        "2",
+        description="Hour of the day (0-23, local time) at which `toysafe serve` runs the "
+        "marketplace program's daily sweep (one worker per day, claimed in the database); "
+        "`off` disables it.",
+    )
+
     def workspace(self, explicit: Path | None = None) -> Path:
         """The workspace: ``explicit`` (--workspace), else TOYSAFE_HOME, else the current
         directory."""

@@ -59,7 +59,7 @@ def open_store(workspace: Path | None) -> Any:
 
 
 def actor() -> str:
-    from toysafe.store.workspace import actor as _actor
+    from toysafe.store.repos.base import actor as _actor
 
     return _actor()
 

@@ -7,12 +7,13 @@ never deleted. Complaints: an id seen before is skipped. One transaction per fil
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import JSON, Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from toysafe.io.program import ComplaintRow, ListingRow
@@ -44,6 +45,52 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[i : i + size]
 
 
+def bulk_insert(s: Session, t: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows in the session's transaction: PostgreSQL's COPY (psycopg sends an
+    executemany row by row), SQLite's executemany. Every row has the same keys."""
+    if not rows:
+        return
+    conn = s.connection()
+    if conn.dialect.name != "postgresql":
+        for part in chunks(rows):
+            conn.execute(insert(t), list(part))
+        return
+    cols = list(rows[0])
+    as_json = {c for c in cols if isinstance(t.c[c].type, JSON)}
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        names = ", ".join(f'"{c}"' for c in cols)
+        with cur.copy(f'COPY "{t.name}" ({names}) FROM STDIN') as copy:
+            for r in rows:
+                copy.write_row(
+                    [json.dumps(r[c]) if c in as_json and r[c] is not None else r[c] for c in cols]
+                )
+
+
+def insert_returning_ids(s: Session, t: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert rows and return their new ``id`` values, in the order of ``rows``."""
+    if not rows:
+        return []
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        ids = list(
+            conn.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"
+                ),
+                {"t": t.name, "n": len(rows)},
+            ).scalars()
+        )
+        ids.sort()
+        bulk_insert(s, t, [{"id": i, **r} for i, r in zip(ids, rows, strict=True)])
+        return ids
+    out: list[int] = []
+    for part in chunks(rows):
+        got = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), list(part))
+        out += [r[0] for r in got]
+    return out
+
+
 @dataclass(frozen=True)
 class ImportResult:
     added: int
@@ -69,7 +116,7 @@ def seller_ids(s: Session, slugs: Iterable[str]) -> tuple[dict[str, int], int]:
         rows = s.execute(
             select(m.Organization.slug, m.Organization.id).where(m.Organization.slug.in_(part))
         )
-        found.update(dict(rows.tuples().all()))
+        found.update(dict(rows.all()))
     missing = [slug for slug in wanted if slug not in found]
     if missing:
         s.execute(insert(table(m.Organization)), [{"slug": x, "name": x} for x in missing])
@@ -77,7 +124,7 @@ def seller_ids(s: Session, slugs: Iterable[str]) -> tuple[dict[str, int], int]:
             rows = s.execute(
                 select(m.Organization.slug, m.Organization.id).where(m.Organization.slug.in_(part))
             )
-            found.update(dict(rows.tuples().all()))
+            found.update(dict(rows.all()))
         market = marketplace_org(s)
         if market is not None:
             enroll(s, market, [found[x] for x in missing])
@@ -146,8 +193,7 @@ def import_listings(
                     "source": source,
                 }
             )
-        for part in chunks(new):
-            s.execute(insert(t), list(part))
+        bulk_insert(s, t, new)
         if changed:
             stmt = (
                 update(t)
@@ -175,8 +221,7 @@ def import_complaints(
         for part in chunks([r.complaint_id for r in rows]):
             seen.update(s.scalars(select(t.c.complaint_id).where(t.c.complaint_id.in_(part))))
         new = [{**r.model_dump(), "imported_on": as_of} for r in rows if r.complaint_id not in seen]
-        for part in chunks(new):
-            s.execute(insert(t), list(part))
+        bulk_insert(s, t, new)
         result = ImportResult(len(new), 0, len(rows) - len(new))
         log(s, as_of, actor, "complaints_imported", source or "complaints", None, result.to_dict())
     return result

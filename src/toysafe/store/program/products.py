@@ -13,7 +13,7 @@ import json
 from datetime import date
 from functools import lru_cache
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from toysafe.core.law.dates import ManufactureDate
@@ -23,7 +23,7 @@ from toysafe.core.law.profile import Profile
 from toysafe.io.kb import default_kb
 from toysafe.store import models as m
 from toysafe.store.program import models as pm
-from toysafe.store.program.feeds import chunks, table
+from toysafe.store.program.feeds import bulk_insert, chunks, table
 
 
 @lru_cache(maxsize=4)
@@ -106,10 +106,8 @@ def refresh(s: Session, as_of: date, kb: KnowledgeBase | None = None) -> int:
                 table(pm.ProductRuleDate).c.product_id.in_(part)
             )
         )
-    for part in chunks(facts):
-        s.execute(insert(F), list(part))
-    for part in chunks(dates):
-        s.execute(insert(table(pm.ProductRuleDate)), list(part))
+    bulk_insert(s, F, facts)
+    bulk_insert(s, table(pm.ProductRuleDate), dates)
     return len(facts)
 
 

@@ -21,13 +21,14 @@ from toysafe.store.program import policies
 from toysafe.store.program.feeds import table
 from toysafe.store.program.sweep import claim, finish, sweep
 
-HOUR_ENV = "TOYSAFE_PROGRAM_SWEEP_HOUR"  # 0-23, or "off"
-DEFAULT_HOUR = 2
+HOUR_ENV = "TOYSAFE_PROGRAM_SWEEP_HOUR"  # settings.program_sweep_hour: 0-23, or "off"
 log = logging.getLogger("toysafe.program")
 
 
 def configured_hour() -> int | None:
-    raw = os.environ.get(HOUR_ENV, str(DEFAULT_HOUR)).strip().lower()
+    from toysafe.settings import settings
+
+    raw = settings().program_sweep_hour.strip().lower()
     if raw in ("off", "none", ""):
         return None
     hour = int(raw)

@@ -57,7 +57,7 @@ from toysafe.store import models as m
 from toysafe.store.db import Store
 from toysafe.store.program import models as pm
 from toysafe.store.program import policies, products
-from toysafe.store.program.feeds import chunks, log, table
+from toysafe.store.program.feeds import bulk_insert, chunks, insert_returning_ids, log, table
 
 EPOCH = date(1900, 1, 1)
 LOCK_KEY = 7_461_002_011  # pg_advisory_xact_lock key of the sweep
@@ -257,6 +257,9 @@ class Sweep:
             return None
         return self.s.execute(stmt)
 
+    def put(self, t: Any, rows: Sequence[dict[str, Any]]) -> None:
+        bulk_insert(self.s, t, rows)
+
     def category_case(self) -> ColumnElement[Any]:
         whens = [
             (L.c.category.in_(cat.listing_categories), literal(key))
@@ -272,7 +275,7 @@ class Sweep:
 
     def slug(self, org_id: int) -> str:
         if not self.slugs:
-            self.slugs = dict(self.s.execute(select(ORG.c.id, ORG.c.slug)).tuples().all())
+            self.slugs = dict(self.s.execute(select(ORG.c.id, ORG.c.slug)).all())
         return self.slugs.get(org_id) or str(org_id)
 
     def outbox(self, rows: list[dict[str, Any]]) -> None:
@@ -283,7 +286,7 @@ class Sweep:
         have: set[str] = set()
         for part in chunks(keys):
             have.update(self.s.scalars(select(OUT.c.key).where(OUT.c.key.in_(part))))
-        self.ex(insert(OUT), [r for r in rows if r["key"] not in have])
+        self.put(OUT, [r for r in rows if r["key"] not in have])
 
     # --- the pass ------------------------------------------------------------------------
 
@@ -397,18 +400,14 @@ class Sweep:
                 select(D.c.seller_org_id, func.count())
                 .where(D.c.decision == "approve", D.c.decided_on <= self.day)
                 .group_by(D.c.seller_org_id)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         violations: dict[int, int] = dict(
             self.s.execute(
                 select(V.c.seller_org_id, func.count())
                 .where(V.c.opened < self.day, V.c.opened > start)
                 .group_by(V.c.seller_org_id)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         self.trusted = {
             sid: (self.day - since).days >= t.min_account_age_days
@@ -586,9 +585,9 @@ class Sweep:
         if not found:
             return
         open_by_listing = dict(
-            self.s.execute(select(Rq.c.listing_pk, Rq.c.id).where(Rq.c.state.in_(OPEN_STATES)))
-            .tuples()
-            .all()
+            self.s.execute(
+                select(Rq.c.listing_pk, Rq.c.id).where(Rq.c.state.in_(OPEN_STATES))
+            ).all()
         )
         info: dict[int, Any] = {}
         pks = sorted(found)
@@ -638,12 +637,7 @@ class Sweep:
                         "trusted": trusted,
                     }
                 )
-            ids: list[int] = []
-            for part in chunks(fresh):
-                got = self.s.execute(
-                    insert(Rq).returning(Rq.c.id, sort_by_parameter_order=True), list(part)
-                )
-                ids += [r[0] for r in got]
+            ids = insert_returning_ids(self.s, Rq, fresh)
             for pk, rid in zip(new_pks, ids, strict=True):
                 open_by_listing[pk] = rid
             history, findings, notes = [], [], []
@@ -709,8 +703,8 @@ class Sweep:
                 self.result.opened.append(
                     {"request": request_ref(rid), "listing_id": i.listing_id, "triggers": kinds}
                 )
-            self.ex(insert(H), history)
-            self.ex(insert(table(pm.Finding)), findings)
+            self.put(H, history)
+            self.put(table(pm.Finding), findings)
             self.outbox(notes)
         new_set = set(new_pks)
         trig_rows, added_hist = [], []
@@ -755,12 +749,10 @@ class Sweep:
             have.update(
                 self.s.execute(
                     select(T.c.request_id, T.c.kind, T.c.ref).where(T.c.request_id.in_(part))
-                ).tuples()
+                ).all()
             )
-        self.ex(
-            insert(T), [r for r in trig_rows if (r["request_id"], r["kind"], r["ref"]) not in have]
-        )
-        self.ex(insert(H), added_hist)
+        self.put(T, [r for r in trig_rows if (r["request_id"], r["kind"], r["ref"]) not in have])
+        self.put(H, added_hist)
 
     # --- P5 reminders -------------------------------------------------------------------
 
@@ -788,7 +780,7 @@ class Sweep:
                     select(H.c.request_id, H.c.ref).where(
                         H.c.request_id.in_(part), H.c.event == "reminded"
                     )
-                ).tuples()
+                ).all()
             )
         history, notes = [], []
         for r in rows:
@@ -827,7 +819,7 @@ class Sweep:
                 }
             )
             self.result.reminded.append({"request": request_ref(r.id), "due": r.due.isoformat()})
-        self.ex(insert(H), history)
+        self.put(H, history)
         self.outbox(notes)
 
     # --- P6 ladder ------------------------------------------------------------------------
@@ -949,9 +941,9 @@ class Sweep:
                         "detail": {"violation": "missing_documents", "severity": "medium"},
                     }
                 )
-        self.ex(insert(A), actions)
-        self.ex(insert(V), violations)
-        self.ex(insert(H), history)
+        self.put(A, actions)
+        self.put(V, violations)
+        self.put(H, history)
         self.outbox(notes)
         self._set_states(states)
 
@@ -1020,7 +1012,7 @@ class Sweep:
             self.result.accounts.append(
                 {"seller": self.slug(sid), "score": score, "band": band, "state": state}
             )
-        self.ex(insert(ACC), new_rows)
+        self.put(ACC, new_rows)
         if changed:
             from sqlalchemy import bindparam
 
@@ -1087,7 +1079,7 @@ class Sweep:
                     "payload": {"action": a["action"], "reasons": a["reasons"]},
                 }
             )
-        self.ex(insert(A), actions)
+        self.put(A, actions)
         self.outbox(notes)
         self._set_states(states)
 
@@ -1137,7 +1129,7 @@ class Sweep:
             self.result.actions.append(
                 {"listing_id": lst.listing_id, "action": "reinstated", "reasons": why}
             )
-        self.ex(insert(A), actions)
+        self.put(A, actions)
         by: dict[str, list[int]] = defaultdict(list)
         for pk, st in states.items():
             by[st].append(pk)
