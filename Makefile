@@ -43,8 +43,10 @@ run: $(STAMP) system-deps
 	printf '%s\n' '$(DEMO_PASSWORD)' | $(TS) users add lab@demo.example --org example-lab --role lab --lab-id 1234 --password-stdin --exists-ok
 	printf '%s\n' '$(DEMO_PASSWORD)' | $(TS) users add reviewer@demo.example --org marketplace --role reviewer --password-stdin --exists-ok
 	$(TS) enroll default --reviewer marketplace
+	TOYSAFE_HOME=$(DEMO) TOYSAFE_DATABASE_URL= DEMO_PASSWORD=$(DEMO_PASSWORD) $(BIN)/python examples/program/demo.py
 	@echo "toysafe web app: http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs)"
 	@echo "demo logins (password $(DEMO_PASSWORD)): seller@demo.example, lab@demo.example, reviewer@demo.example"
+	@echo "marketplace program (API under /api/v1/program): market@demo.example (reviewer), hoppy@demo.example, rival@demo.example (sellers)"
 	$(TS) serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) system-deps

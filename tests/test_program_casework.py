@@ -19,7 +19,7 @@ from tests.program_seed import EX, open_request, policy, seed_listing, seed_poli
 from tests.store_fixtures import DB
 from toysafe.cli.app import app
 from toysafe.core.certificates import seal
-from toysafe.core.program.model import parse_request_ref
+from toysafe.core.program.model import Reasons, parse_request_ref
 from toysafe.store.db import Store, open_store
 from toysafe.store.program import models as pm
 
@@ -144,6 +144,8 @@ def test_a_clean_submission_is_approved_at_once(world: World) -> None:
     assert kinds == ["action", "decision"]
     (action,) = world.rows(pm.ActionRow, request_id=req.id)
     assert action.action == "approved" and action.reasons["policy_version"] == 1
+    Reasons.model_validate(action.reasons)  # the program's statement-of-reasons model (P13)
+    Reasons.model_validate(decision.reasons)
 
 
 def test_findings_send_it_back_with_the_deadline_kept(world: World, tmp_path: Path) -> None:
@@ -215,6 +217,8 @@ def test_revise_by_a_reviewer_keeps_the_due_date(ws_env: DB, tmp_path: Path) -> 
     )
     req = w.request(ref)
     assert req.state == "revision_requested" and req.due == date(2026, 11, 15)
+    (finding,) = w.rows(pm.Finding, request_id=req.id)
+    assert finding.code == "model_mismatch" and finding.next_step
 
 
 def test_a_forged_certificate_goes_to_a_person_who_rejects_it(world: World) -> None:

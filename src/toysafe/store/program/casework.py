@@ -569,6 +569,9 @@ class Casework:
                 select(func.max(pm.Submission.id)).where(pm.Submission.request_id == got.request.id)
             )
             out = self._apply(s, got, t, as_of, self.actor, submission_id=sub_id)
+            if t.decision == "revise":  # P8: the seller gets the reviewer's finding
+                f = Finding(t.reason, None, {"decided_by": "reviewer"})  # type: ignore[arg-type]
+                s.add(_finding_row(got.request.id, sub_id, f, finding_dict(f)["next_step"], as_of))
             return {"format": "toysafe/decision@1", **out}
 
     def _relied_on(self, s: Session, request_id: int) -> list[date]:
@@ -775,7 +778,7 @@ class Casework:
 
 
 def _finding_row(
-    request_id: int, submission_id: int, f: Finding, next_step: str, on: date
+    request_id: int, submission_id: int | None, f: Finding, next_step: str, on: date
 ) -> pm.Finding:
     return pm.Finding(
         request_id=request_id,
