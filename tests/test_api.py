@@ -165,11 +165,32 @@ PROTECTED = [
     ("get", "/certificates/{cert_id}/pdf"),
     ("get", "/status"),
     ("get", "/impact"),
+    # the marketplace program (contract 8.6)
+    ("get", "/program/requests"),
+    ("get", "/program/requests/{request_id}"),
+    ("get", "/program/listings/{listing_id}"),
+    ("get", "/program/health"),
+    ("get", "/program/health/{seller}"),
+    ("post", "/program/requests/{request_id}/submission"),
+    ("post", "/program/requests/{request_id}/decision"),
+    ("post", "/program/requests/{request_id}/appeal"),
+    ("get", "/program/appeals/{appeal_id}"),
+    ("post", "/program/appeals/{appeal_id}/decision"),
+    ("post", "/program/validations"),
+    ("post", "/program/requests/{request_id}/extension"),
 ]
 
 
 def _concrete(path: str) -> str:
-    return path.format(sku=STACKER, lab_id="1234", cert_id="CPC-MM-STK-07-20261121-V1")
+    return path.format(
+        sku=STACKER,
+        lab_id="1234",
+        cert_id="CPC-MM-STK-07-20261121-V1",
+        request_id="REQ-000001",
+        listing_id="B0CW00DST7",
+        seller="default",
+        appeal_id="APL-000001",
+    )
 
 
 def test_every_protected_endpoint_answers_401_without_a_valid_token(api: Api) -> None:
