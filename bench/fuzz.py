@@ -337,7 +337,9 @@ class Targets:
         return None
 
 
-def run(inputs: int, seed: int, cli_share: float = 0.1) -> dict[str, Any]:
+def run(
+    inputs: int, seed: int, cli_share: float = 0.1, checkpoint: Path | None = None
+) -> dict[str, Any]:
     from typer.testing import CliRunner
 
     from toysafe.cli.app import app
@@ -387,6 +389,9 @@ def run(inputs: int, seed: int, cli_share: float = 0.1) -> dict[str, Any]:
             slowest = max(slowest, elapsed)
             if elapsed > SLOW_S:
                 slow += 1
+            if checkpoint is not None and (i + 1) % 500 == 0:
+                done = {"inputs_done": i + 1, "crashes": sum(crashes.values()), "slow": slow}
+                checkpoint.write_text(json.dumps(done | {"crash_kinds": dict(crashes)}))
             if problem is not None:
                 key = f"{fmt}: {problem.strip().splitlines()[-1][:160]}"
                 crashes[key] += 1
@@ -418,8 +423,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--inputs", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--checkpoint", type=Path, help="Write progress here every 500 inputs.")
     args = parser.parse_args(argv)
-    result = run(args.inputs, args.seed)
+    result = run(args.inputs, args.seed, checkpoint=args.checkpoint)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
