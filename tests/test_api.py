@@ -150,6 +150,9 @@ PROTECTED = [
     ("get", "/products"),
     ("post", "/products"),
     ("get", "/products/{sku}"),
+    ("put", "/products/{sku}"),
+    ("post", "/products/{sku}/revert"),
+    ("post", "/reports/{report_no}/withdrawal"),
     ("get", "/products/{sku}/assessment"),
     ("get", "/products/{sku}/verification"),
     ("get", "/products/{sku}/history"),
@@ -173,7 +176,9 @@ PUBLIC = [("get", "/health"), ("post", "/password-reset"), ("post", "/password-r
 
 
 def _concrete(path: str) -> str:
-    return path.format(sku=STACKER, lab_id="1234", cert_id="CPC-MM-STK-07-20261121-V1")
+    return path.format(
+        sku=STACKER, lab_id="1234", cert_id="CPC-MM-STK-07-20261121-V1", report_no="R-1"
+    )
 
 
 def test_every_protected_endpoint_answers_401_without_a_valid_token(api: Api) -> None:
