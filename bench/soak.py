@@ -233,48 +233,48 @@ def drive(base: str, token: str, products: int, rps: float, seconds: float, seed
             errors += 1
             statuses[f"{kind}:{code}"] = statuses.get(f"{kind}:{code}", 0) + 1
 
-    async def main() -> float:
+    def report(elapsed: float) -> None:
+        flat = sorted(latencies)
+        print(
+            json.dumps(
+                {
+                    "requests": len(flat),
+                    "elapsed_s": elapsed,
+                    "errors": errors,
+                    "error_statuses": statuses,
+                    "counts": counts,
+                    "p50_ms": percentile(flat, 50) * 1000,
+                    "p99_ms": percentile(flat, 99) * 1000,
+                    "max_ms": (flat[-1] if flat else 0.0) * 1000,
+                }
+            ),
+            flush=True,
+        )
+
+    async def main() -> None:
         nonlocal errors
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
         headers = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(
-            base_url=base, headers=headers, limits=limits, timeout=30.0
-        ) as client:
-            for _ in range(20):  # open some connections first
-                await client.get("/api/v1/health")
-            start = time.monotonic() + 0.2
-            total = int(rps * seconds)
-            tasks = []
-            for i in range(total):
-                at = start + i / rps
-                while at - time.monotonic() > 0.05:  # schedule a little ahead, not all at once
-                    await asyncio.sleep(0.02)
-                tasks.append(asyncio.create_task(one(client, at, i)))
-            # Requests still unanswered 35 s after the last was sent count as errors.
-            done, pending = await asyncio.wait(tasks, timeout=35.0)
-            for task in pending:
-                task.cancel()
-            if pending:
-                statuses["unanswered"] = len(pending)
-                errors += len(pending)
-            return time.monotonic() - start
+        client = httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30.0)
+        for _ in range(20):  # open some connections first
+            await client.get("/api/v1/health")
+        start = time.monotonic() + 0.2
+        total = int(rps * seconds)
+        tasks = []
+        for i in range(total):
+            at = start + i / rps
+            while at - time.monotonic() > 0.05:  # schedule a little ahead, not all at once
+                await asyncio.sleep(0.02)
+            tasks.append(asyncio.create_task(one(client, at, i)))
+        # Requests still unanswered 35 s after the last was sent count as errors.
+        _, pending = await asyncio.wait(tasks, timeout=35.0)
+        if pending:
+            statuses["unanswered"] = len(pending)
+            errors += len(pending)
+        report(time.monotonic() - start)
+        os._exit(0)  # no waiting for stuck connections to close
 
-    elapsed = asyncio.run(main())
-    flat = sorted(latencies)
-    print(
-        json.dumps(
-            {
-                "requests": len(flat),
-                "elapsed_s": elapsed,
-                "errors": errors,
-                "error_statuses": statuses,
-                "counts": counts,
-                "p50_ms": percentile(flat, 50) * 1000,
-                "p99_ms": percentile(flat, 99) * 1000,
-                "max_ms": (flat[-1] if flat else 0.0) * 1000,
-            }
-        )
-    )
+    asyncio.run(main())
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -28,7 +28,7 @@ def request_reset(request: Request, body: ResetRequest) -> dict[str, str]:
     try:
         send_reset(request, body.email)
     except InputError as e:
-        raise HTTPException(503, str(e)) from None
+        raise HTTPException(404, str(e)) from None
     return {"detail": "if an account uses this address, a reset link was sent to it"}
 
 

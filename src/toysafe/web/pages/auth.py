@@ -143,7 +143,7 @@ def forgot(
     if "@" not in email:
         return render(request, "forgot.html", {**ctx, "error": "Enter an e-mail address."}, 422)
     if not settings.smtp_host:
-        return render(request, "forgot.html", ctx, 503)
+        return render(request, "forgot.html", ctx, 404)
     send_reset(request, email)
     return render(
         request, "forgot.html", {**ctx, "sent": True, "minutes": f"{settings.reset_minutes:g}"}
