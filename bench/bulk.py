@@ -168,6 +168,11 @@ def spark_figures(path: Path, n: int, duck: pa.Table) -> dict[str, Any]:
     }
 
 
+def _say(what: str, value: Any) -> Any:
+    print(f"{what}: {value}", file=sys.stderr, flush=True)
+    return value
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", action="store_true")
@@ -185,6 +190,7 @@ def main() -> None:
     compiled(kb, "duckdb")
     compile_s = time.perf_counter() - t
     bulk_s, result, parts = bulk_run(path, CACHE / f"result-{args.n}.parquet")
+    print(f"bulk {bulk_s:.1f} s {parts}; per-item sample next", file=sys.stderr, flush=True)
     raw = pq.read_table(path)
     rate = per_item_rate(raw)
     per_item_s = rate * args.n
@@ -197,7 +203,7 @@ def main() -> None:
         "per_item_ms": round(rate * 1000, 3),
         "per_item_s": round(per_item_s, 1),
         "speedup": round(per_item_s / bulk_s, 1),
-        "mismatches": mismatches(raw, result, args.sample),
+        "mismatches": _say("mismatches", mismatches(raw, result, args.sample)),
         "mismatch_sample": min(args.sample, args.n),
         "input_generate_s": round(generate_s, 1),
         "load_avg": [round(x, 1) for x in os.getloadavg()],

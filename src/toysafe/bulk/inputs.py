@@ -138,6 +138,17 @@ def _duplicates(parents: np.ndarray, keys: pa.Array) -> np.ndarray:
     return np.asarray(parents[first[counts > 1]], dtype=np.int64)
 
 
+def _bad_age_determination(t: pa.Table) -> np.ndarray:
+    det = t.column("age_determination").combine_chunks()
+    age = pc.struct_field(det, "min_months")
+    by = pc.utf8_length(pc.utf8_trim_whitespace(pc.struct_field(det, "by")))
+    wrong = pc.or_(
+        pc.or_(pc.fill_null(pc.less(age, 0), True), pc.fill_null(pc.greater(age, 1200), True)),
+        pc.fill_null(pc.less(by, 3), True),
+    )
+    return np.asarray(pc.and_(pc.is_valid(det), wrong))
+
+
 def _bad_rows(t: pa.Table) -> np.ndarray:
     """Indices of rows that break a rule of the profile model (column-wise checks)."""
     n = t.num_rows
@@ -160,16 +171,8 @@ def _bad_rows(t: pa.Table) -> np.ndarray:
     bad |= np.asarray(
         pc.fill_null(pc.or_(pc.or_(pc.less(hi, 0), pc.greater(hi, 1200)), pc.less(hi, lo)), False)
     )
-    det = t.column("age_determination").combine_chunks()
-    det_age = pc.struct_field(det, "min_months")
-    det_by = pc.utf8_length(pc.utf8_trim_whitespace(pc.struct_field(det, "by")))
-    det_bad = pc.or_(
-        pc.or_(
-            pc.fill_null(pc.less(det_age, 0), True), pc.fill_null(pc.greater(det_age, 1200), True)
-        ),
-        pc.fill_null(pc.less(det_by, 3), True),
-    )
-    bad |= np.asarray(pc.and_(pc.is_valid(det), det_bad))
+    if "age_determination" in t.column_names:
+        bad |= _bad_age_determination(t)
     made = t.column("manufactured").combine_chunks()
     length = pc.utf8_length(made)
     day_text = pc.if_else(pc.equal(length, 7), pc.binary_join_element_wise(made, "01", "-"), made)

@@ -52,8 +52,6 @@ NESTED_SCHEMA = pa.schema(
         ("sku", pa.string()),
         ("name", pa.string()),
         ("age", pa.struct([("min_months", pa.int32()), ("max_months", pa.int32())])),
-        # An age determination (CPSC, a court) outranks the label where the profile model has it.
-        ("age_determination", pa.struct([("min_months", pa.int32()), ("by", pa.string())])),
         ("children_product", pa.bool_()),
         ("toy", pa.bool_()),
         ("manufactured", pa.string()),
@@ -61,15 +59,27 @@ NESTED_SCHEMA = pa.schema(
         ("components", pa.list_(COMPONENT_TYPE)),
     ]
 )
+#: An age determination (CPSC, a court) outranks the label, where the profile model has it.
+AGE_DETERMINATION = "age_determination" in Profile.model_fields
+if AGE_DETERMINATION:
+    NESTED_SCHEMA = NESTED_SCHEMA.append(
+        pa.field("age_determination", pa.struct([("min_months", pa.int32()), ("by", pa.string())]))
+    )
 
 
 def nested_row(p: Profile) -> dict[str, Any]:
     """A validated profile as one row of the nested schema."""
+    row = _row(p)
+    if AGE_DETERMINATION:
+        row["age_determination"] = _age_determination(p)
+    return row
+
+
+def _row(p: Profile) -> dict[str, Any]:
     return {
         "sku": p.sku,
         "name": p.name,
         "age": {"min_months": p.age.min_months, "max_months": p.age.max_months},
-        "age_determination": _age_determination(p),
         "children_product": p.children_product,
         "toy": p.toy,
         "manufactured": p.manufactured.text if p.manufactured else None,
@@ -126,10 +136,11 @@ def flatten(nested: pa.Table, as_of: date | Sequence[date]) -> tuple[pa.Table, p
     n = nested.num_rows
     pid = pa.array(np.arange(n, dtype=np.int64))
     age = nested.column("age").combine_chunks()
-    judged = pc.struct_field(nested.column("age_determination").combine_chunks(), "min_months")
-    min_months = pc.coalesce(
-        pc.cast(judged, pa.int32()), pc.cast(pc.struct_field(age, "min_months"), pa.int32())
-    )
+    min_months = pc.cast(pc.struct_field(age, "min_months"), pa.int32())
+    if "age_determination" in nested.column_names:
+        det = nested.column("age_determination").combine_chunks()
+        judged = pc.cast(pc.struct_field(det, "min_months"), pa.int32())
+        min_months = pc.coalesce(judged, min_months)
     manufactured = nested.column("manufactured").combine_chunks()
     first, last = _dates(manufactured)
     cols: dict[str, pa.Array] = {

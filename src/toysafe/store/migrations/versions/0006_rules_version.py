@@ -1,15 +1,15 @@
 """rules version of computed product state
 
-Revision ID: 0002h
-Revises: 0002
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01 17:50:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002h"
-down_revision = "0002"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
