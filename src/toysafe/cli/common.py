@@ -37,7 +37,7 @@ def _root(
     ] = None,
 ) -> None:
     """U.S. toy-safety compliance, explained: assess, verify, certify and track toys."""
-    from toysafe.store.repos.base import act_as
+    from toysafe.actor import act_as
 
     if actor is not None and (not actor.strip() or len(actor) > 100):
         fail("--actor: 1 to 100 characters")

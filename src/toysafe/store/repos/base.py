@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -10,8 +9,8 @@ from typing import Any, cast
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from toysafe.actor import act_as, actor  # noqa: F401 - re-exported for the repositories
 from toysafe.io.errors import InputError
-from toysafe.settings import settings
 from toysafe.store import models as m
 from toysafe.store.db import Store
 
@@ -20,20 +19,6 @@ DEFAULT_ORG = "default"
 LATEST = (m.ProductVersion.product_id == m.Product.id) & (
     m.ProductVersion.version == m.Product.latest_version
 )
-
-
-_ACTOR: list[str | None] = [None]  # --actor of the running command
-
-
-def act_as(name: str | None) -> None:
-    """Record ``name`` as the actor of this command's events (None: the default)."""
-    _ACTOR[0] = name
-
-
-def actor() -> str:
-    """Who the command line records as the actor: --actor, else TOYSAFE_ACTOR, else the OS
-    user marked as such ("os:alice"), so it is never mistaken for a signed-in account."""
-    return _ACTOR[0] or settings().actor or f"os:{getpass.getuser()}"
 
 
 @dataclass(frozen=True)
