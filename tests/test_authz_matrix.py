@@ -151,7 +151,9 @@ def test_every_route_every_role_own_and_other_organization(api: Api) -> None:
     routes = [
         (method, path, op)
         for path, ops in schema["paths"].items()
-        if path.startswith("/api/")
+        # The program's routes (contract 8.6) have their own matrix, where a reviewer does
+        # decide: tests/test_program_api.py and tests/test_validation_api.py.
+        if path.startswith("/api/") and not path.startswith("/api/v1/program/")
         for method, op in ops.items()
     ]
     problems: list[str] = []
