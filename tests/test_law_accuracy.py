@@ -114,7 +114,8 @@ def test_an_id_that_is_not_a_citation_is_bad_input(bad: str) -> None:
     problems = report_problems(
         [("r.json", LabReport.model_validate(data))], default_kb(), date(2026, 11, 21)
     )
-    assert problems and "is not a citation" in problems[0]
+    assert problems and problems[0].code == "not_a_citation"
+    assert "is not a citation" in str(problems[0])
     assert not is_citation(bad)
 
 

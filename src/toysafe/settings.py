@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         "beside it); must exist. Default: .toysafe/keys/signing.pem in the workspace, "
         "created on first use.",
     )
+    backup_passphrase: str | None = Field(
+        None,
+        description="Passphrase that encrypts the signing and session keys in `toysafe backup` "
+        "(and decrypts them in `restore`) when no --passphrase-file is given; unset: the keys "
+        "are left out of the backup, and restore says so.",
+    )
     actor: str | None = Field(
         None,
         description="The name recorded as the actor of workspace events from the command line. "

@@ -77,7 +77,6 @@ PASSPHRASE_ENV = "TOYSAFE_BACKUP_PASSPHRASE"
 
 
 def _passphrase(file: Path | None) -> bytes | None:
-    import os
 
     if file is not None:
         try:
@@ -87,7 +86,9 @@ def _passphrase(file: Path | None) -> bytes | None:
         if not lines or not lines[0]:
             fail(f"--passphrase-file: {file}: the first line is empty")
         return lines[0].encode()
-    env = os.environ.get(PASSPHRASE_ENV)
+    from toysafe.settings import settings
+
+    env = settings().backup_passphrase
     return env.encode() if env else None
 
 
