@@ -207,6 +207,51 @@ class Casework:
 
     # --- writing a transition -----------------------------------------------------------------
 
+    def _hold_after_precheck(
+        self,
+        s: Session,
+        got: Loaded,
+        submission_id: int,
+        why: Any,
+        as_of: date,
+        state: str,
+        codes: Sequence[str],
+        shown: list[dict[str, Any]],
+        **history: Any,
+    ) -> dict[str, Any]:
+        """A pre-check that did not approve (``revision_requested``, or ``in_review`` for a
+        person): the state change, the automatic ``revise`` decision with the first finding's
+        code, the seller's notice and the event. Shared by submissions and TIC validations."""
+        req, ref = got.request, request_ref(got.request.id)
+        reasons = reasons_dict(why, self._appeal_how(ref))
+        req.state = state
+        self._history(s, req, as_of, "pre_check", "submitted", state, PRECHECK_ACTOR, **history)
+        if state == "revision_requested":
+            s.add(
+                pm.DecisionRow(
+                    request_id=req.id,
+                    seller_org_id=req.seller_org_id,
+                    submission_id=submission_id,
+                    decided_on=as_of,
+                    decision="revise",
+                    reason_code=codes[0],
+                    policy_version=req.policy_version,
+                    actor=PRECHECK_ACTOR,
+                    automatic=True,
+                    reasons=reasons,
+                )
+            )
+        payload = {
+            "request": ref,
+            "listing_id": got.listing.listing_id,
+            "state": state,
+            "findings": shown,
+            "reasons": reasons,
+        }
+        self._notify(s, got, as_of, "decision", payload)
+        self._event(s, as_of, "request.pre_check", ref, req.policy_version, **payload)
+        return payload
+
     def _history(
         self,
         s: Session,
@@ -497,47 +542,19 @@ class Casework:
                 )
             else:
                 codes = [f.code for f in pc.findings]
-                reasons = reasons_dict(
-                    d.precheck_reasons(snap, state, codes, as_of, window), self._appeal_how(ref)
-                )
-                req.state = state
-                self._history(
+                result = self._hold_after_precheck(
                     s,
-                    req,
+                    got,
+                    sub.id,
+                    d.precheck_reasons(snap, state, codes, as_of, window),
                     as_of,
-                    "pre_check",
-                    "submitted",
                     state,
-                    PRECHECK_ACTOR,
+                    codes,
+                    findings,
                     outcome=state,
                     relied_on=relied,
                     findings=codes,
                 )
-                if state == "revision_requested":
-                    s.add(
-                        pm.DecisionRow(
-                            request_id=req.id,
-                            seller_org_id=req.seller_org_id,
-                            submission_id=sub.id,
-                            decided_on=as_of,
-                            decision="revise",
-                            reason_code=codes[0],
-                            policy_version=req.policy_version,
-                            actor=PRECHECK_ACTOR,
-                            automatic=True,
-                            reasons=reasons,
-                        )
-                    )
-                payload = {
-                    "request": ref,
-                    "listing_id": listing.listing_id,
-                    "state": state,
-                    "findings": findings,
-                    "reasons": reasons,
-                }
-                self._notify(s, got, as_of, "decision", payload)
-                self._event(s, as_of, "request.pre_check", ref, req.policy_version, **payload)
-                result = payload
             return {
                 "request": ref,
                 "submission": sub.id,

@@ -14,7 +14,6 @@ from toysafe.core.program.precheck import Finding, ListingFacts, outcome
 from toysafe.core.program.precheck import _listing as listing_checks
 from toysafe.io.kb import default_kb
 from toysafe.render.program import finding_dict as precheck_finding_dict
-from toysafe.render.program import reasons_dict
 from toysafe.render.validation import finding_text, next_step_text
 from toysafe.store.program import models as pm
 from toysafe.store.program.casework import PRECHECK_ACTOR, Casework, _finding_row
@@ -101,35 +100,17 @@ def submit_validation(
         reasons = result.get("reasons")
     else:
         codes = [f.code for f in found]
-        reasons = reasons_dict(
-            d.precheck_reasons(snap, state, codes, as_of, window), cw._appeal_how(ref)
-        )
-        req.state = state
-        cw._history(s, req, as_of, "pre_check", "submitted", state, PRECHECK_ACTOR, **history)
-        if state == "revision_requested":
-            s.add(
-                pm.DecisionRow(
-                    request_id=req.id,
-                    seller_org_id=req.seller_org_id,
-                    submission_id=sub.id,
-                    decided_on=as_of,
-                    decision="revise",
-                    reason_code=codes[0],
-                    policy_version=req.policy_version,
-                    actor=PRECHECK_ACTOR,
-                    automatic=True,
-                    reasons=reasons,
-                )
-            )
-        payload = {
-            "request": ref,
-            "listing_id": listing.listing_id,
-            "state": state,
-            "findings": shown,
-            "reasons": reasons,
-        }
-        cw._notify(s, got, as_of, "decision", payload)
-        cw._event(s, as_of, "request.pre_check", ref, req.policy_version, **payload)
+        reasons = cw._hold_after_precheck(
+            s,
+            got,
+            sub.id,
+            d.precheck_reasons(snap, state, codes, as_of, window),
+            as_of,
+            state,
+            codes,
+            shown,
+            **history,
+        )["reasons"]
     return {
         "listing_id": listing.listing_id,
         "request": ref,
