@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# The suite runs on every core (pytest-xdist); one test file stays on one worker, so a module's
+# shared Spark session or browser starts once.
+TEST_WORKERS ?= auto
+
 .PHONY: run test lint typecheck bench clean system-deps
 
 # WeasyPrint needs Pango, fonts and (for fast font subsetting) HarfBuzz-subset; the browser
@@ -53,7 +57,7 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

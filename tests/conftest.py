@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.testing
 import yaml
 from hypothesis import settings as hypothesis_settings
 
-from tests.store_fixtures import db, store, ws_env  # noqa: F401 - fixtures for every test module
+from tests.store_fixtures import db, empty_ws_env, store, ws_env  # noqa: F401 - fixtures for every test module
 from toysafe.core.law.assessment import Assessment
 from toysafe.core.law.engine import assess
 from toysafe.io.kb import default_kb
@@ -25,6 +26,24 @@ from toysafe.io.profiles import profile_from_data
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
+
+# Users made by tests get the cheapest Argon2id hash (the default costs about 0.3 s a password, and
+# the suite signs in thousands of times); tests/test_web_security.py checks the default's cost.
+os.environ.setdefault("TOYSAFE_PASSWORD_HASH_COST", "minimum")
+
+# typer's CliRunner rebuilds the whole click command tree on every invoke (about 0.3 s for this
+# CLI, most of a short test's time). The tree depends only on the app, so build it once.
+_build_command = typer.testing._get_command
+_commands: dict[int, Any] = {}
+
+
+def _command_once(app: Any) -> Any:
+    if id(app) not in _commands:
+        _commands[id(app)] = (app, _build_command(app))  # the app is kept so its id stays its own
+    return _commands[id(app)][1]
+
+
+typer.testing._get_command = _command_once  # type: ignore[attr-defined]
 
 CASES_DIR = Path(__file__).parent / "cases"
 DEFAULT_AS_OF = date(2026, 11, 21)

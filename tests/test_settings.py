@@ -70,3 +70,20 @@ def test_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_pa
 def test_the_database_module_resolves_the_workspace_through_settings() -> None:
     source = (SRC / "store" / "db.py").read_text(encoding="utf-8")
     assert "toysafe.io.keys" not in source and "toysafe.settings" in source
+
+
+def test_passwords_get_the_recommended_argon2id_cost_unless_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from toysafe.store.accounts import hash_password
+
+    monkeypatch.delenv("TOYSAFE_PASSWORD_HASH_COST", raising=False)
+    strong = hash_password("correct horse")
+    assert strong.startswith("$argon2id$") and "m=65536,t=3,p=4" in strong
+    monkeypatch.setenv("TOYSAFE_PASSWORD_HASH_COST", "minimum")
+    cheap = hash_password("correct horse")
+    assert "m=8,t=1,p=1" in cheap
+    monkeypatch.delenv("TOYSAFE_PASSWORD_HASH_COST")
+    from pwdlib import PasswordHash
+
+    assert PasswordHash.recommended().verify("correct horse", cheap)  # the cost is in the hash

@@ -63,19 +63,19 @@ def write_profile(tmp_path: Path, data: dict[str, Any], name: str = "p.yaml") ->
     return path
 
 
-def test_init_migrates_from_empty_and_the_models_match_the_migrations(ws_env: DB) -> None:
+def test_init_migrates_from_empty_and_the_models_match_the_migrations(empty_ws_env: DB) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     ok("init")
     again = ok("init")
     assert "updated workspace" in again.stdout
-    with ws_env.engine.connect() as c:
+    with empty_ws_env.engine.connect() as c:
         diffs = compare_metadata(MigrationContext.configure(c), m.Base.metadata)
     assert diffs == []
 
 
-def test_commands_refuse_a_workspace_that_was_not_initialised(ws_env: DB) -> None:
+def test_commands_refuse_a_workspace_that_was_not_initialised(empty_ws_env: DB) -> None:
     result = ts("status")
     assert result.exit_code == 2 and "toysafe init" in result.stderr
 

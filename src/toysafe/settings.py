@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -95,6 +96,12 @@ class Settings(BaseSettings):
         15,
         description="Extra PostgreSQL connections per process under load (max_overflow); a "
         "request holds at most two, so keep pool_size + max_overflow >= 2 * max_inflight.",
+    )
+    password_hash_cost: Literal["recommended", "minimum"] = Field(
+        "recommended",
+        description="Argon2id cost of new password hashes: recommended (pwdlib's default: 64 MiB, "
+        "3 passes) or minimum (1 pass over 8 KiB: for test suites only, never for real "
+        "accounts). A stored hash verifies whatever this says: its cost is written in it.",
     )
     login_free_failures: int = Field(
         5, description="Wrong passwords per account before sign-in backs off."

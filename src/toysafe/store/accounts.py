@@ -37,7 +37,12 @@ MAX_EMAIL = 100
 
 def _hasher():  # type: ignore[no-untyped-def]
     from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
 
+    from toysafe.settings import settings
+
+    if settings().password_hash_cost == "minimum":
+        return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
     return PasswordHash.recommended()
 
 
