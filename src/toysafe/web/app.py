@@ -69,6 +69,7 @@ def create_app(
         conf.client_login_failures,
         conf.client_token_failures,
         conf.client_window,
+        store=store,
     )
     app.state.status_cache = TTLCache(max_size=256, ttl=30.0)
     # Added innermost first: a request meets SecurityHeaders, ClientAddress, Admission,

@@ -79,7 +79,9 @@ def upload(
     except InputError as e:
         return render(request, "upload.html", {**ctx, "error": str(e).splitlines()}, 422)
     if not parsed:
-        return render(request, "upload.html", {**ctx, "error": [f"file: {name} has no report"]}, 422)
+        return render(
+            request, "upload.html", {**ctx, "error": [f"file: {name} has no report"]}, 422
+        )
     results: list[dict[str, Any]] = []
     failures: list[int] = []
     for source, report in parsed:
@@ -94,6 +96,4 @@ def upload(
         out["links"] = {sku: _product_url(sku, out["org"], who) for sku in out["verification"]}
         results.append(out)
     status = failures[0] if failures and len(failures) == len(results) else 200
-    return render(
-        request, "upload.html", {**ctx, "results": results, "filename": name}, status
-    )
+    return render(request, "upload.html", {**ctx, "results": results, "filename": name}, status)
