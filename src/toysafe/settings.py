@@ -125,11 +125,29 @@ class Settings(BaseSettings):
         8.0, description="Hours a web session lasts (signing out ends it at once)."
     )
     smtp_host: str = Field(
-        "", description="SMTP server that sends password-reset mail; empty: no reset by e-mail."
+        "",
+        description="SMTP server that sends password-reset mail and the program's notices; "
+        "empty: no reset by e-mail and notices go by webhook only.",
     )
     smtp_port: int = Field(25, description="Port of the SMTP server (STARTTLS when offered).")
     smtp_from: str = Field(
-        "toysafe@localhost", description="Sender address of the password-reset mail."
+        "toysafe@localhost", description="Sender address of password-reset mail and notices."
+    )
+    # --- delivering the program's notices (toysafe program deliver) -------------------------
+    deliver_max_attempts: int = Field(
+        8, ge=1, le=50, description="Attempts per notice and target before it is dead."
+    )
+    deliver_backoff_base: float = Field(
+        5.0, gt=0, description="Seconds before the second attempt; each further one doubles it."
+    )
+    deliver_backoff_max: float = Field(
+        86_400.0, gt=0, description="Longest wait between two attempts, in seconds."
+    )
+    deliver_jitter: float = Field(
+        0.2, ge=0, le=1, description="Random extra wait, as a fraction of the backoff (0-1)."
+    )
+    deliver_timeout: float = Field(
+        15.0, gt=0, description="Seconds a webhook receiver or the SMTP server has to answer."
     )
     reset_minutes: float = Field(30.0, description="Minutes a password-reset link works (once).")
     public_url: str = Field(

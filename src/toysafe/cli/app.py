@@ -6,6 +6,7 @@ from toysafe.cli import (  # noqa: F401 - importing registers the commands
     assess_cmds,
     bulk_cmds,
     certificate_cmds,
+    delivery_cmds,
     due_cmds,
     evidence_cmds,
     impact_cmds,

@@ -8,11 +8,20 @@ from email.message import EmailMessage
 
 
 def send_mail(
-    host: str, port: int, sender: str, to: str, subject: str, text: str, timeout: float = 10.0
+    host: str,
+    port: int,
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    timeout: float = 10.0,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Send one plain-text message; raises OSError/SMTPException when the server refuses."""
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, to, subject
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(text)
     with smtplib.SMTP(host, port, timeout=timeout) as smtp:
         smtp.ehlo()

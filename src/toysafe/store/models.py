@@ -302,5 +302,28 @@ class ReportWithdrawal(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
+class ThrottleHit(Base):
+    """One counted failure (a sign-in, an unknown token, a reset mail) of a key in a scope,
+    shared by every server process; rows older than the scope's window are deleted."""
+
+    __tablename__ = "throttle_hits"
+    __table_args__ = (Index("ix_throttle_hits_key", "scope", "key", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class ThrottleBackoff(Base):
+    """An account's wrong passwords in a row and when it may try again (shared by every
+    server process); forgotten an hour after the last failure."""
+
+    __tablename__ = "throttle_backoff"
+    key: Mapped[str] = mapped_column(String(220), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    not_before: Mapped[float] = mapped_column(Float)
+    updated: Mapped[float] = mapped_column(Float, index=True)
+
+
 # The marketplace program's tables share this metadata (migrations, restore, portability).
 from toysafe.store.program import models as _program_models  # noqa: E402, F401

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -22,6 +22,24 @@ from toysafe.web.nul import RejectNul
 from toysafe.web.security import Throttle, TTLCache, session_secret
 
 STATIC = Path(__file__).parent / "static"
+SWAGGER = "/static/vendor/swagger-ui"
+# The interactive API docs, from vendored assets only; the page has no inline script.
+DOCS_PAGE = f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>toysafe API</title>
+<link rel="stylesheet" href="{SWAGGER}/swagger-ui.css">
+<link rel="icon" type="image/png" href="{SWAGGER}/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui" data-openapi="/openapi.json"></div>
+<script src="{SWAGGER}/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js"></script>
+</body>
+</html>
+"""
 
 
 def create_app(
@@ -35,7 +53,7 @@ def create_app(
         version=__version__,
         description="U.S. toy-safety compliance: assess, verify, certify and track toys.",
         openapi_url="/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the vendored Swagger UI (works offline)
         redoc_url=None,
     )
     app.state.store = store
@@ -51,6 +69,7 @@ def create_app(
         conf.client_login_failures,
         conf.client_token_failures,
         conf.client_window,
+        store=store,
     )
     app.state.status_cache = TTLCache(max_size=256, ttl=30.0)
     # Added innermost first: a request meets SecurityHeaders, ClientAddress, Admission,
@@ -92,5 +111,10 @@ def create_app(
 
     app.include_router(validation_api.router)
     app.include_router(pages.router)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def _docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE)
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -18,12 +18,8 @@ PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
-# FastAPI's interactive docs (Swagger UI) come from a CDN and start with an inline script.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
-)
+# The API docs (/api/docs) are the vendored Swagger UI under /static, started by a script
+# file: the same strict policy as every page, nothing from another host.
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -41,7 +37,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = (DOCS_CSP if scope.get("path") == "/api/docs" else PAGE_CSP).encode()
+        csp = PAGE_CSP.encode()
 
         async def with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":

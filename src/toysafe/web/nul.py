@@ -1,14 +1,37 @@
 """Reject NUL characters at the edge: PostgreSQL text cannot hold them, and no legitimate
-toysafe input contains one. A pure ASGI middleware, so bodies are checked as they stream."""
+toysafe input contains one. Also reject JSON (or YAML) bodies nested deeper than any toysafe
+document (``io.text.MAX_DEPTH``) before FastAPI parses them: 422 naming the body, never a
+RecursionError. A pure ASGI middleware over the (size-limited) body."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import unquote
 
+from toysafe.io.text import MAX_DEPTH
+
 NUL_BODY = (b"\x00", b"\\u0000")
 MESSAGE = "NUL characters (\\u0000) are not allowed"
+DEPTH_MESSAGE = f"nested deeper than {MAX_DEPTH} levels: not a toysafe document"
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether brackets outside JSON strings nest deeper than ``limit`` (a linear scan)."""
+    depth = 0
+    for m in _BRACKET.finditer(_STRING.sub(b'""', body)):
+        depth += 1 if m[0] in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _structured(content_type: bytes) -> bool:
+    kind = content_type.split(b";")[0].strip().lower()
+    return not kind or kind.endswith((b"json", b"yaml", b"yml")) or kind == b"text/plain"
 
 
 class RejectNul:
@@ -43,6 +66,9 @@ class RejectNul:
         if any(n in body for n in NUL_BODY):
             await _reject(send, ["body"])
             return
+        if _structured(headers.get(b"content-type", b"")) and too_deep(body):
+            await _reject(send, ["body"], DEPTH_MESSAGE)
+            return
         sent = False
 
         async def replay() -> dict[str, Any]:
@@ -55,8 +81,8 @@ class RejectNul:
         await self.app(scope, replay, send)
 
 
-async def _reject(send: Any, loc: list[str]) -> None:
-    payload = json.dumps({"detail": [{"loc": loc, "msg": MESSAGE, "type": "value_error"}]})
+async def _reject(send: Any, loc: list[str], message: str = MESSAGE) -> None:
+    payload = json.dumps({"detail": [{"loc": loc, "msg": message, "type": "value_error"}]})
     await send(
         {
             "type": "http.response.start",

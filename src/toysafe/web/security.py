@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from toysafe.settings import env_name, settings
 
@@ -171,7 +171,10 @@ class Backoff:
 
 
 class Throttle:
-    """Sign-in and token throttling of one server process."""
+    """Sign-in and token throttling. With a ``store`` (the server), sign-in failures and reset
+    mails are counted in the database, so they hold across ``serve --workers N``; unknown
+    tokens stay counted per process (checked on every bearer request, where a database round
+    trip would cost every caller)."""
 
     def __init__(
         self,
@@ -182,10 +185,24 @@ class Throttle:
         client_token_failures: int = 30,
         client_window: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
+        store: Any = None,
     ) -> None:
+        self.token_clients = RateLimit(client_token_failures, client_window, clock=clock)
+        self.accounts: Any
+        self.login_clients: Any
+        self.resets: Any
+        if store is not None:
+            from toysafe.store.throttle import SharedBackoff, SharedRateLimit
+
+            wall = time.time if clock is time.monotonic else clock
+            self.accounts = SharedBackoff(store, free_failures, backoff_base, backoff_max, wall)
+            self.login_clients = SharedRateLimit(
+                store, "login", client_login_failures, client_window, wall
+            )
+            self.resets = SharedRateLimit(store, "reset", 5, 3600.0, wall)
+            return
         self.accounts = Backoff(free_failures, backoff_base, backoff_max, clock=clock)
         self.login_clients = RateLimit(client_login_failures, client_window, clock=clock)
-        self.token_clients = RateLimit(client_token_failures, client_window, clock=clock)
         # Reset mails: a few per account and per client address an hour.
         self.resets = RateLimit(5, 3600.0, clock=clock)
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -367,7 +368,67 @@ class Outbox(Base):
     request_id: Mapped[int | None] = mapped_column(ForeignKey("program_requests.id"))
     listing_pk: Mapped[int | None] = mapped_column(ForeignKey("program_listings.id"))
     payload: Mapped[dict[str, Any]]
+    # Set when the notice first reached the seller through one of its channels (delivery.py).
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # UNIX seconds at which the deliveries of this notice were fanned out (once).
+    queued_at: Mapped[float | None] = mapped_column(Float)
+
+
+class WebhookEndpoint(Base):
+    """Where an organization wants its notices as signed webhooks (Standard Webhooks). A 410
+    answer disables it (kept, with the reason); removing it disables it too."""
+
+    __tablename__ = "program_webhooks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(100))  # whsec_<base64>
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(40))
+    disabled_at: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+
+
+class Delivery(Base):
+    """One notice to one target (a webhook endpoint or an e-mail address): its state and when
+    it is next due. ``claim``/``claimed_until`` are the lease a worker holds while sending."""
+
+    __tablename__ = "program_deliveries"
+    __table_args__ = (
+        UniqueConstraint("outbox_id", "target", name="uq_program_deliveries_outbox_target"),
+        Index("ix_program_deliveries_due", "state", "next_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("program_outbox.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # webhook | email
+    target: Mapped[str] = mapped_column(String(220))  # webhook:<id> | email:<address>
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("program_webhooks.id"))
+    recipient: Mapped[str | None] = mapped_column(String(200))
+    msg_id: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # delivered|dead|disabled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[float] = mapped_column(Float)
+    claim: Mapped[str | None] = mapped_column(String(40))
+    claimed_until: Mapped[float | None] = mapped_column(Float)
+    delivered_at: Mapped[float | None] = mapped_column(Float)
+
+
+class DeliveryAttempt(Base):
+    """Append-only: every attempt, with what came back and when the next one is due."""
+
+    __tablename__ = "program_delivery_attempts"
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "n", name="uq_program_delivery_attempts_delivery_n"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("program_deliveries.id"), index=True)
+    n: Mapped[int] = mapped_column(Integer)
+    at: Mapped[float] = mapped_column(Float)
+    worker: Mapped[str] = mapped_column(String(100))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(300))
+    outcome: Mapped[str] = mapped_column(String(12))  # delivered | retry | dead | disabled
+    next_at: Mapped[float | None] = mapped_column(Float)
 
 
 class ProgramEvent(Base):

@@ -114,7 +114,43 @@ class Reports:
                 r.report_no,
                 products=[p.model_dump(exclude_none=True) for p in r.products],
             )
-        return outcomes, self.products_named(s, org.id, [r for _, r in new])
+        named = self.products_named(s, org.id, [r for _, r in new])
+        self._product_events(s, named, [(row["source"], r) for row, r in new])
+        return outcomes, named
+
+    def _product_events(
+        self, s: Session, product_ids: Sequence[int], reports: Sequence[tuple[str, LabReport]]
+    ) -> None:
+        """One entry in each named product's history per report, with who uploaded it (a lab
+        user's e-mail when a lab uploaded) and the lab that tested."""
+        if not product_ids:
+            return
+        products = s.execute(
+            select(m.Product.sku, m.Product.model, m.Product.gtin).where(
+                m.Product.id.in_(product_ids)
+            )
+        ).all()
+        for source, r in reports:
+            skus = sorted(
+                {
+                    sku
+                    for sku, model, gtin in products
+                    for ref in r.products
+                    if (ref.sku and ref.sku == sku)
+                    or (ref.model and ref.model == model)
+                    or (ref.gtin and ref.gtin == gtin)
+                }
+            )
+            for sku in skus:
+                self.events.record(
+                    s,
+                    "report.add",
+                    sku,
+                    report_no=r.report_no,
+                    lab=r.lab.cpsc_id,
+                    lab_name=r.lab.name,
+                    source=source,
+                )
 
     def products_named(self, s: Session, org_id: int, reports: Iterable[LabReport]) -> list[int]:
         """Ids of the organization's products the reports name (by SKU, model or GTIN)."""

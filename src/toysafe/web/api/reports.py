@@ -65,8 +65,10 @@ def store_report(
     source: str,
     when: date,
     org: str | None = None,
+    for_sku: str | None = None,
 ) -> dict[str, Any]:
-    """Checks, permissions, storage and verification of one uploaded report."""
+    """Checks, permissions, storage and verification of one uploaded report; ``for_sku`` (an
+    upload started from a product's page) must be one of the products the report names."""
     problems = report_problems([("report", parsed)], default_kb(), when)
     if problems:
         raise HTTPException(
@@ -106,6 +108,14 @@ def store_report(
     if len(orgs) > 1:
         raise unprocessable(
             "the report names products of several organizations: choose one with ?org=",
+            "body",
+            "products",
+        )
+    if for_sku and for_sku not in {p.sku for p in visible}:
+        named = ", ".join(sorted(p.sku for p in visible))
+        raise unprocessable(
+            f"the report is for {named}, not for {for_sku} (the product this upload was "
+            "started from): check the file",
             "body",
             "products",
         )

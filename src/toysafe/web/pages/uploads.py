@@ -39,10 +39,13 @@ def _parse_reports(name: str, raw: bytes) -> list[tuple[str, Any]]:
 
 @router.get("/reports/upload", response_class=HTMLResponse)
 @page
-def upload_form(request: Request, sku: str | None = None) -> Response:
+def upload_form(request: Request, sku: str | None = None, org: str | None = None) -> Response:
     who = _who(request)
     require(who, "seller", "lab", "admin")
-    return render(request, "upload.html", {"sku": sku, "results": None})
+    ctx: dict[str, Any] = {"sku": sku, "org": org, "results": None}
+    if sku:
+        ctx["product_url"] = _product_url(sku, org or who.org_slug, who)
+    return render(request, "upload.html", ctx)
 
 
 @router.post("/reports/upload", response_class=HTMLResponse)
@@ -52,29 +55,40 @@ def upload(
     db: Db,
     csrf: Annotated[str, Form()] = "",
     file: Annotated[UploadFile | None, File()] = None,
+    sku: Annotated[str, Form(max_length=100)] = "",
+    org: Annotated[str, Form(max_length=60)] = "",
 ) -> Response:
     from toysafe.web.api import store_report
 
     who = _who(request)
     _check_csrf(request, csrf)
     require(who, "seller", "lab", "admin")
+    for_sku, for_org = sku.strip() or None, org.strip() or None
+    # The product the upload was started from stays on the form, whatever happens.
+    ctx: dict[str, Any] = {"sku": for_sku, "org": for_org}
+    if for_sku:
+        ctx["product_url"] = _product_url(for_sku, for_org or who.org_slug, who)
     if file is None or not file.filename:
-        return render(request, "upload.html", {"error": ["file: choose a report file"]}, 422)
+        return render(request, "upload.html", {**ctx, "error": ["file: choose a report file"]}, 422)
     raw = file.file.read(MAX_UPLOAD + 1)
     if len(raw) > MAX_UPLOAD:
-        return render(request, "upload.html", {"error": ["file: larger than 5 MB"]}, 413)
+        return render(request, "upload.html", {**ctx, "error": ["file: larger than 5 MB"]}, 413)
     name = Path(file.filename).name
     try:
         parsed = _parse_reports(name, raw)
     except InputError as e:
-        return render(request, "upload.html", {"error": str(e).splitlines()}, 422)
+        return render(request, "upload.html", {**ctx, "error": str(e).splitlines()}, 422)
     if not parsed:
-        return render(request, "upload.html", {"error": [f"file: {name} has no report"]}, 422)
+        return render(
+            request, "upload.html", {**ctx, "error": [f"file: {name} has no report"]}, 422
+        )
     results: list[dict[str, Any]] = []
     failures: list[int] = []
     for source, report in parsed:
         try:
-            out = store_report(request, who, db, report, f"web:{source}", _today())
+            out = store_report(
+                request, who, db, report, f"web:{source}", _today(), for_org, for_sku
+            )
         except HTTPException as e:
             failures.append(e.status_code)
             results.append({"report_no": report.report_no, "error": _detail(e.detail)})
@@ -82,4 +96,4 @@ def upload(
         out["links"] = {sku: _product_url(sku, out["org"], who) for sku in out["verification"]}
         results.append(out)
     status = failures[0] if failures and len(failures) == len(results) else 200
-    return render(request, "upload.html", {"results": results, "filename": name}, status)
+    return render(request, "upload.html", {**ctx, "results": results, "filename": name}, status)
