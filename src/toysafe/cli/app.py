@@ -18,6 +18,7 @@ from toysafe.cli import (  # noqa: F401 - importing registers the commands
     product_cmds,
     program_cmds,
     program_review_cmds,
+    simulate_cmds,
     record_cmds,
     report_cmds,
     status_cmds,
