@@ -117,7 +117,10 @@ def _run(cfg: Any, policy: Any, folder: Path, label: str) -> dict[str, Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn(f"{label}: day"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn(f"{label}: day"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         transient=True,
     ) as bar:
         task = bar.add_task(label, total=cfg.days)

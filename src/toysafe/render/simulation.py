@@ -71,8 +71,11 @@ def charts(m: dict[str, Any], out: Path, cand: dict[str, Any] | None = None) -> 
             bottom = [b + y for b, y in zip(bottom, ys, strict=True)]
     if cand is not None:
         ax.plot(x, _series(cand, "requests_opened"), color=CAND, lw=1.5, label="candidate: all")
-    ax.set(title="Compliance requests opened per day, by trigger", xlabel="day of simulation",
-           ylabel="requests")
+    ax.set(
+        title="Compliance requests opened per day, by trigger",
+        xlabel="day of simulation",
+        ylabel="requests",
+    )
     ax.set_yscale("symlog", linthresh=10)
     ax.legend(loc="upper right", fontsize=9, frameon=False)
     _save(fig, out / "requests.png")
@@ -89,8 +92,11 @@ def charts(m: dict[str, Any], out: Path, cand: dict[str, Any] | None = None) -> 
         ax.plot(x, sup, color=colour, lw=2, label=f"{label}: suppressions")
         ax.plot(x, fp, color=colour, lw=2, ls="--", label=f"{label}: of compliant listings")
         ax.plot(x, rem, color=colour, lw=1, ls=":", label=f"{label}: removals")
-    ax.set(title="Enforcement (cumulative): suppressions, false positives, removals",
-           xlabel="day of simulation", ylabel="listings")
+    ax.set(
+        title="Enforcement (cumulative): suppressions, false positives, removals",
+        xlabel="day of simulation",
+        ylabel="listings",
+    )
     ax.legend(fontsize=9, frameon=False)
     _save(fig, out / "enforcement.png")
     names.append("enforcement.png")
@@ -101,12 +107,21 @@ def charts(m: dict[str, Any], out: Path, cand: dict[str, Any] | None = None) -> 
         if mm is None:
             continue
         ax.plot(x, _series(mm, "reviewer_backlog"), color=colour, lw=2, label=f"{label}: backlog")
-        ax.plot(x, _cumulative(_series(mm, "sla_breaches")), color=colour, lw=1.5, ls="--",
-                label=f"{label}: SLA breaches (cumulative)")
+        ax.plot(
+            x,
+            _cumulative(_series(mm, "sla_breaches")),
+            color=colour,
+            lw=1.5,
+            ls="--",
+            label=f"{label}: SLA breaches (cumulative)",
+        )
     cap = m["totals"]["reviewer_capacity_per_day"]
     ax.axhline(cap, color="#555", lw=1, ls=":", label=f"daily capacity ({cap})")
-    ax.set(title=f"Reviewer queue (SLA {m['config']['sla_days']} days)",
-           xlabel="day of simulation", ylabel="cases")
+    ax.set(
+        title=f"Reviewer queue (SLA {m['config']['sla_days']} days)",
+        xlabel="day of simulation",
+        ylabel="cases",
+    )
     ax.legend(fontsize=9, frameon=False)
     _save(fig, out / "reviewers.png")
     names.append("reviewers.png")
@@ -116,16 +131,34 @@ def charts(m: dict[str, Any], out: Path, cand: dict[str, Any] | None = None) -> 
     for mm, colour, label in ((m, BASE, "baseline"), (cand, CAND, "candidate")):
         if mm is None:
             continue
-        ax.plot(x, _cumulative(_series(mm, "approvals")), color=colour, lw=2,
-                label=f"{label}: approvals")
-        ax.plot(x, _cumulative(_series(mm, "requests_opened")), color=colour, lw=1, ls="--",
-                label=f"{label}: requests opened")
+        ax.plot(
+            x,
+            _cumulative(_series(mm, "approvals")),
+            color=colour,
+            lw=2,
+            label=f"{label}: approvals",
+        )
+        ax.plot(
+            x,
+            _cumulative(_series(mm, "requests_opened")),
+            color=colour,
+            lw=1,
+            ls="--",
+            label=f"{label}: requests opened",
+        )
         t = mm["totals"]["time_to_compliance_days"]
         if t["median"] is not None:
-            ax.plot([], [], " ", label=f"{label}: median {t['median']:g} d, p90 {t['p90']} d "
-                    "to compliance")
-    ax.set(title="Requests opened and approved (cumulative)", xlabel="day of simulation",
-           ylabel="requests")
+            ax.plot(
+                [],
+                [],
+                " ",
+                label=f"{label}: median {t['median']:g} d, p90 {t['p90']} d to compliance",
+            )
+    ax.set(
+        title="Requests opened and approved (cumulative)",
+        xlabel="day of simulation",
+        ylabel="requests",
+    )
     ax.legend(fontsize=9, frameon=False, loc="upper left")
     _save(fig, out / "approvals.png")
     names.append("approvals.png")

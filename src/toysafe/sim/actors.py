@@ -171,16 +171,36 @@ def make_listings(
         lid = f"SIM{i:07d}"
         if r.random() < C.NOT_A_TOY_SHARE.value:
             out.append(
-                Listing(lid, seller.slug, None, None, f"{seller.slug}-COL-{n}", None, None, day,
-                        listed, False)
+                Listing(
+                    lid,
+                    seller.slug,
+                    None,
+                    None,
+                    f"{seller.slug}-COL-{n}",
+                    None,
+                    None,
+                    day,
+                    listed,
+                    False,
+                )
             )
             continue
         a = r.choice(archetypes)
         sku = f"{seller.slug.upper()}-{n:05d}"
         fails = r.random() < C.NON_COMPLIANT.value[seller.tier]
         out.append(
-            Listing(lid, seller.slug, a.stem, sku, sku, a.min_age_months, a.cautionary_statement,
-                    day, listed, fails)
+            Listing(
+                lid,
+                seller.slug,
+                a.stem,
+                sku,
+                sku,
+                a.min_age_months,
+                a.cautionary_statement,
+                day,
+                listed,
+                fails,
+            )
         )
     return out
 

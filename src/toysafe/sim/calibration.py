@@ -46,7 +46,11 @@ HAS_RECENT_REPORTS = assume(0.55, "no source; sellers new to the program often m
 #: Seller tiers: (share of sellers, probability of answering a request at all, probability that a
 #: submission is sloppy: a report missing, a listing attribute wrong, a report too old).
 TIERS = assume(
-    {"diligent": (0.55, 0.98, 0.10), "average": (0.35, 0.85, 0.30), "negligent": (0.10, 0.45, 0.55)},
+    {
+        "diligent": (0.55, 0.98, 0.10),
+        "average": (0.35, 0.85, 0.30),
+        "negligent": (0.10, 0.45, 0.55),
+    },
     "no source; a spread of seller diligence",
 )
 #: Share of sellers that would forge rather than retest (reference: a forged CPC or report means

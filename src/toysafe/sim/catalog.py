@@ -9,8 +9,8 @@ failing product, the forgeries) is built here; the program's real pre-check judg
 from __future__ import annotations
 
 import copy
-import json
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -37,8 +37,12 @@ from toysafe.sim.actors import Archetype
 #: The repository's example profiles (``examples/products``): realistic toys, each documented.
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "products"
 LAB_ID = "9001"
-LAB = {"cpsc_id": LAB_ID, "name": "Simulated Testing Lab", "address": "1 Lab Way, Sim, US",
-       "phone": "+1 555 0100"}
+LAB = {
+    "cpsc_id": LAB_ID,
+    "name": "Simulated Testing Lab",
+    "address": "1 Lab Way, Sim, US",
+    "phone": "+1 555 0100",
+}
 
 
 def load_archetypes(folder: Path, kb: KnowledgeBase, as_of: date) -> dict[str, Profile]:
@@ -59,9 +63,7 @@ def load_archetypes(folder: Path, kb: KnowledgeBase, as_of: date) -> dict[str, P
 def archetype(stem: str, profile: Profile, kb: KnowledgeBase, as_of: date) -> Archetype:
     """What a correct listing of the product says (age, the cautionary statement due)."""
     a = assess(profile, kb, as_of)
-    due = sorted(
-        {CAUTIONARY_STATEMENT[w.key] for w in a.warnings if w.key in CAUTIONARY_STATEMENT}
-    )
+    due = sorted({CAUTIONARY_STATEMENT[w.key] for w in a.warnings if w.key in CAUTIONARY_STATEMENT})
     return Archetype(stem, profile.age.min_months, due[0] if due else NO_WARNING, profile.brand)
 
 
@@ -115,8 +117,11 @@ def party(slug: str) -> Party:
             "certifier": contact,
             "records_custodian": {**contact, "name": f"{slug} records"},
             "certifier_id": slug[:19],
-            "manufacturer": {"name": "Sim Toy Works", "address": "9 Harbour Rd, Ningbo, CN",
-                             "phone": "+86 574 555 0199"},
+            "manufacturer": {
+                "name": "Sim Toy Works",
+                "address": "9 Harbour Rd, Ningbo, CN",
+                "phone": "+86 574 555 0199",
+            },
         }
     )
 
@@ -232,6 +237,7 @@ def certificate(
 def tamper(cert: dict[str, Any]) -> dict[str, Any]:
     """A certificate changed after it was signed (the edition claimed)."""
     out = copy.deepcopy(cert)
-    out["certificate"]["toy_standard"] = "F963-17" if cert["certificate"].get(
-        "toy_standard") != "F963-17" else "F963-23"
+    out["certificate"]["toy_standard"] = (
+        "F963-17" if cert["certificate"].get("toy_standard") != "F963-17" else "F963-23"
+    )
     return out

@@ -125,7 +125,9 @@ class Simulation:
         self.bases = bases
         kinds = [catalog.archetype(k, p, self.kb, start) for k, p in sorted(bases.items())]
         self.sellers = {s.slug: s for s in A.make_sellers(cfg)}
-        self.listings = {x.listing_id: x for x in A.make_listings(cfg, list(self.sellers.values()), kinds)}
+        self.listings = {
+            x.listing_id: x for x in A.make_listings(cfg, list(self.sellers.values()), kinds)
+        }
         load_policy(self.store, self.policy, start, MARKETPLACE_ACTOR)
         market = Workspace(self.store, self.policy.marketplace, MARKETPLACE_ACTOR)
         market.init()
@@ -201,19 +203,28 @@ class Simulation:
             for k, (who, text) in enumerate(
                 A.complaints_today(self.cfg.seed, lid, i, not self._truth(lid, day))
             ):
-                complaints.append(ComplaintRow(
-                    complaint_id=f"C-{lid}-{i}-{k}", listing_id=lid, received_on=day,
-                    reporter=who, text=text,
-                ))
+                complaints.append(
+                    ComplaintRow(
+                        complaint_id=f"C-{lid}-{i}-{k}",
+                        listing_id=lid,
+                        received_on=day,
+                        reporter=who,
+                        text=text,
+                    )
+                )
         for k in range(A.campaigns_today(self.cfg.seed, i, len(live)) if live else 0):
             target = A.campaign_target(self.cfg.seed, i, k, live)
             self.obs.campaigns += 1
             for j in range(3):
-                self.st.complaints[i + j].append(ComplaintRow(
-                    complaint_id=f"F-{i}-{k}-{j}", listing_id=target,
-                    received_on=self.cfg.day(i + j), reporter=f"rival-{i}-{k}",
-                    text=A.HAZARD_TEXTS[(i + k + j) % len(A.HAZARD_TEXTS)],
-                ))
+                self.st.complaints[i + j].append(
+                    ComplaintRow(
+                        complaint_id=f"F-{i}-{k}-{j}",
+                        listing_id=target,
+                        received_on=self.cfg.day(i + j),
+                        reporter=f"rival-{i}-{k}",
+                        text=A.HAZARD_TEXTS[(i + k + j) % len(A.HAZARD_TEXTS)],
+                    )
+                )
         complaints += self.st.complaints.pop(i, [])
         if complaints:
             self.obs.complaints[i] += len(complaints)
@@ -283,11 +294,15 @@ class Simulation:
             claim = "not_applicable" if step.kind == "appeal_not_applicable" else "decision_wrong"
             try:
                 apl = work.appeal(
-                    case.ref, claim,
-                    "the listing was judged a children's toy" if x.archetype is None
+                    case.ref,
+                    claim,
+                    "the listing was judged a children's toy"
+                    if x.archetype is None
                     else "the reviewer misread our documents",
-                    "listing details corrected", "every listing checked before publishing",
-                    [], day,
+                    "listing details corrected",
+                    "every listing checked before publishing",
+                    [],
+                    day,
                 )
             except d.Refusal:
                 return
@@ -300,8 +315,13 @@ class Simulation:
         reports, cert = docs
         case.attempt += 1
         try:
-            out = work.submit(case.ref, self.profile_of[x.listing_id], cert,
-                              [(r.report_no, r) for r in reports], day)
+            out = work.submit(
+                case.ref,
+                self.profile_of[x.listing_id],
+                cert,
+                [(r.report_no, r) for r in reports],
+                day,
+            )
         except d.Refusal:
             return
         self.obs.submissions[i] += 1
@@ -313,8 +333,13 @@ class Simulation:
             if step.variant == "listing_error":  # the seller corrects the listing's model
                 self.st.model_now[x.listing_id] = reports[0].products[0].model or x.model
                 self.st.fixes[i + 1].append(x.listing_id)
-            self._schedule(i, case, A.after_findings(
-                self.cfg.seed, seller, x, case.request_no, case.attempt, step.variant))
+            self._schedule(
+                i,
+                case,
+                A.after_findings(
+                    self.cfg.seed, seller, x, case.request_no, case.attempt, step.variant
+                ),
+            )
 
     def _documents(
         self, i: int, day: date, x: A.Listing, variant: A.Variant
@@ -326,8 +351,11 @@ class Simulation:
         model = self.st.model_now.get(lid, x.model)
         if variant == "edited_report" and held is not None:
             number, issued = held.number, held.issued  # the number on file, values edited
-        elif variant == "clean" and held is not None and held.passing and (
-            (day - held.issued).days < self._max_age() - 30
+        elif (
+            variant == "clean"
+            and held is not None
+            and held.passing
+            and ((day - held.issued).days < self._max_age() - 30)
         ):
             number, issued = held.number, held.issued
         else:
@@ -373,8 +401,9 @@ class Simulation:
                     if case.forged:
                         work.decide(item.request, "reject", "forged_or_altered", day)
                         x = self.listings[case.listing_id]
-                        self._schedule(i, case, A.appeal_step(
-                            self.cfg.seed, x, case.request_no, True))
+                        self._schedule(
+                            i, case, A.appeal_step(self.cfg.seed, x, case.request_no, True)
+                        )
                     else:
                         work.decide(item.request, "approve", "evidence_complete", day)
                 except d.Refusal:
@@ -382,15 +411,16 @@ class Simulation:
                 continue
             case = self.st.cases[item.request]
             justified = (
-                item.claim == "not_applicable"
-                and self.listings[case.listing_id].archetype is None
+                item.claim == "not_applicable" and self.listings[case.listing_id].archetype is None
             )
             right = A.reviewer_is_right(self.cfg.seed, item.ref)
             overturn = justified if right else not justified
             try:
                 work.decide_appeal(
-                    item.ref, overturn,
-                    "not a children's product" if overturn else "the decision stands", day,
+                    item.ref,
+                    overturn,
+                    "not a children's product" if overturn else "the decision stands",
+                    day,
                 )
             except d.Refusal:
                 continue

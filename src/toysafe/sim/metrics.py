@@ -116,19 +116,26 @@ def collect(
 
     L, Rq, Tr = pm.ProgramListing, pm.Request, pm.RequestTrigger
     with store.reader() as s:
-        listing_of = dict(s.execute(select(L.id, L.listing_id)).tuples().all())
+        listing_of: dict[int, str] = {
+            r.id: r.listing_id for r in s.execute(select(L.id, L.listing_id))
+        }
         final_states = Counter(s.scalars(select(L.state)))
         requests = s.execute(
             select(Rq.id, Rq.listing_pk, Rq.opened, Rq.state, Rq.closed_on).order_by(Rq.id)
         ).all()
         triggers = s.execute(select(Tr.request_id, Tr.kind, Tr.on).order_by(Tr.id)).all()
         decisions = s.execute(
-            select(pm.DecisionRow.decided_on, pm.DecisionRow.decision, pm.DecisionRow.reason_code,
-                   pm.DecisionRow.request_id).order_by(pm.DecisionRow.id)
+            select(
+                pm.DecisionRow.decided_on,
+                pm.DecisionRow.decision,
+                pm.DecisionRow.reason_code,
+                pm.DecisionRow.request_id,
+            ).order_by(pm.DecisionRow.id)
         ).all()
         actions = s.execute(
-            select(pm.ActionRow.on, pm.ActionRow.action, pm.ActionRow.listing_pk,
-                   pm.ActionRow.reasons).order_by(pm.ActionRow.id)
+            select(
+                pm.ActionRow.on, pm.ActionRow.action, pm.ActionRow.listing_pk, pm.ActionRow.reasons
+            ).order_by(pm.ActionRow.id)
         ).all()
         appeals = s.execute(
             select(pm.AppealRow.filed_on, pm.AppealRow.state, pm.AppealRow.decided_on)
@@ -180,8 +187,8 @@ def collect(
                 day["false_positive_suppressions"][i] += 1
                 false_positive.add(lid)
                 fp_rules[str((reasons or {}).get("rule", "?"))] += 1
-    for filed_on, state, decided_on in appeals:
-        if decided_on is not None and (i := idx(decided_on)) is not None:
+    for _filed, state, decided in appeals:
+        if decided is not None and (i := idx(decided)) is not None:
             day["appeals_upheld" if state == "upheld" else "appeals_overturned"][i] += 1
     ttc = [t for ts in ttc_by_day.values() for t in ts]
     missed = sorted({lid for lid, on in approved_listings if not truth(lid, on)})
@@ -248,8 +255,8 @@ def collect(
         "appeals_overturned": total("appeals_overturned"),
         "appeals_upheld": total("appeals_upheld"),
         "overturn_rate": (
-            round(total("appeals_overturned") / decided, 4)
-            if (decided := total("appeals_overturned") + total("appeals_upheld"))
+            round(total("appeals_overturned") / heard, 4)
+            if (heard := total("appeals_overturned") + total("appeals_upheld"))
             else None
         ),
         "complaints": total("complaints"),
@@ -287,7 +294,9 @@ def collect(
             "digest": policy.digest(),
             "response_days": policy.clocks.response_days,
             "auto_approve": {k: c.auto_approve for k, c in sorted(policy.categories.items())},
-            "ladder": [{"days_overdue": s.days_overdue, "listing": s.listing} for s in policy.ladder],
+            "ladder": [
+                {"days_overdue": s.days_overdue, "listing": s.listing} for s in policy.ladder
+            ],
         },
         "calibration": calibration.all_figures(),
         "totals": totals,
