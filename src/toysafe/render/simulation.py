@@ -76,7 +76,16 @@ def charts(m: dict[str, Any], out: Path, cand: dict[str, Any] | None = None) -> 
         xlabel="day of simulation",
         ylabel="requests",
     )
-    ax.set_yscale("symlog", linthresh=10)
+    rest = max(bottom[1:], default=0.0)
+    if bottom and rest > 0 and bottom[0] > 3 * rest:  # the launch day would flatten the rest
+        ax.set_ylim(0, rest * 1.6)
+        ax.annotate(
+            f"day 0 (launch): {bottom[0]:.0f}",
+            xy=(0, rest * 1.55),
+            xytext=(4, rest * 1.4),
+            arrowprops={"arrowstyle": "->", "color": "#555"},
+            fontsize=9,
+        )
     ax.legend(loc="upper right", fontsize=9, frameon=False)
     _save(fig, out / "requests.png")
     names.append("requests.png")
@@ -116,9 +125,14 @@ def charts(m: dict[str, Any], out: Path, cand: dict[str, Any] | None = None) -> 
             label=f"{label}: SLA breaches (cumulative)",
         )
     cap = m["totals"]["reviewer_capacity_per_day"]
-    ax.axhline(cap, color="#555", lw=1, ls=":", label=f"daily capacity ({cap})")
+    peak = max(
+        [*_series(m, "reviewer_backlog"), *(_series(cand, "reviewer_backlog") if cand else [])]
+    )
+    if peak >= cap / 3:  # otherwise the capacity line would flatten the queue
+        ax.axhline(cap, color="#555", lw=1, ls=":", label=f"daily capacity ({cap})")
+    ax.set_ylim(bottom=0, top=max(5.0, ax.get_ylim()[1]))
     ax.set(
-        title=f"Reviewer queue (SLA {m['config']['sla_days']} days)",
+        title=f"Reviewer queue (SLA {m['config']['sla_days']} days, capacity {cap} a day)",
         xlabel="day of simulation",
         ylabel="cases",
     )
@@ -135,7 +149,7 @@ def charts(m: dict[str, Any], out: Path, cand: dict[str, Any] | None = None) -> 
             x,
             _cumulative(_series(mm, "approvals")),
             color=colour,
-            lw=2,
+            lw=3.5 if mm is m else 1.5,
             label=f"{label}: approvals",
         )
         ax.plot(
