@@ -21,6 +21,7 @@ from toysafe.cli import (  # noqa: F401 - importing registers the commands
     program_review_cmds,
     record_cmds,
     report_cmds,
+    simulate_cmds,
     status_cmds,
     validation_cmds,
     web_cmds,
