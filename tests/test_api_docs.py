@@ -99,13 +99,12 @@ def test_the_wheel_carries_the_static_files_and_the_knowledge_base(tmp_path: Pat
 
     root = VENDOR.parents[4]
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(root)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+        + ["-w", str(tmp_path), str(root)],
         capture_output=True,
         text=True,
         timeout=600,
     )
-    if built.returncode != 0 and "hatchling" in built.stderr and "No matching" in built.stderr:
-        pytest.skip("the build backend (hatchling) cannot be fetched here")
     assert built.returncode == 0, built.stderr[-2000:]
     [wheel] = tmp_path.glob("toysafe-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
