@@ -237,3 +237,22 @@ def test_200_random_byte_changes_to_the_pdf_are_all_detected(
         if result["valid"]:
             accepted.append(i)
     assert accepted == []
+
+
+@pytest.mark.parametrize("value", ["\\ud800", "\\u0000", "NaN"])
+def test_a_value_no_certificate_holds_is_invalid_not_a_crash(
+    issued: tuple[Path, Path], tmp_path: Path, value: str
+) -> None:
+    """Found by bench/fuzz.py: a lone surrogate escaped in the JSON crashed the signature check."""
+    ws, out = issued
+    text = (out / "MM-STK-07.cpc.json").read_text(encoding="utf-8")
+    path = tmp_path / "c.cpc.json"
+    if value == "NaN":
+        changed = text.replace('"issued": "', '"nan_here": NaN, "issued": "', 1)
+    else:
+        changed = text.replace('"MM-STK-07"', f'"MM-STK-07{value}"', 1)
+    assert changed != text
+    path.write_text(changed, encoding="utf-8")
+    result = verify(path, ws)
+    assert result.exit_code == 1, result.output  # type: ignore[attr-defined]
+    assert "no certificate has" in result.output  # type: ignore[attr-defined]

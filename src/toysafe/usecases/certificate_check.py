@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from toysafe.core.certificates import seal
 from toysafe.io.errors import InputError
 from toysafe.io.keys import trusted_public_key
-from toysafe.io.text import MB
+from toysafe.io.text import MB, check_tree
 from toysafe.io.trust import fingerprint, read_public_key, registered_for, same_certifier
 
 MAX_CERTIFICATE = 20 * MB
@@ -74,6 +74,10 @@ def _json_document(data: bytes, path: Path) -> dict[str, Any]:
         if damaged:
             raise _Damaged(f"the document no longer says format {FORMAT}")
         raise InputError(f"{path}: not a {FORMAT} document")
+    try:
+        check_tree(doc, str(path))  # a lone surrogate, NUL or NaN no certificate holds
+    except InputError as e:
+        raise _Damaged(f"the certificate holds a value no certificate has: {e}") from None
     return doc
 
 
