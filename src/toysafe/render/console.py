@@ -94,7 +94,9 @@ class FindingView:
 def finding_view(doc: Mapping[str, Any]) -> FindingView:
     """A stored finding (request@1 ``findings``) in words: what is wrong and how to answer it,
     rendered again from its code, requirement and facts."""
-    code, req, facts = doc["code"], doc.get("requirement"), doc.get("facts") or {}
+    code, req = doc["code"], doc.get("requirement")
+    raw = doc.get("facts") or {}
+    facts = dict(raw) if isinstance(raw, list) else raw  # stored as [key, value] pairs
     if code in _WHAT and code in NEXT_STEP:
         f = Finding(code, req, facts)
         return FindingView(code, req, finding_text(f), next_step_text(f), doc.get("on", ""))
