@@ -260,8 +260,14 @@ def test_an_appeal_with_its_plan_of_action(site: Site) -> None:
     page = c.get(f"/program/requests/{ref}", params={"as_of": "2026-11-05"}).text
     assert "you may appeal until <strong>2027-04-30</strong>" in page
     token = csrf_of(page)
-    data = {"csrf": token, "as_of": "2026-11-05", "claim": "not_applicable",
-            "root_cause": "an adult collectible", "fix": "", "prevention": "catalog review"}  # fmt: skip
+    data = {
+        "csrf": token,
+        "as_of": "2026-11-05",
+        "claim": "not_applicable",
+        "root_cause": "an adult collectible",
+        "fix": "",
+        "prevention": "catalog review",
+    }
     r = c.post(f"/program/requests/{ref}/appeal", data=data)
     assert r.status_code == 422 and 'id="fix-error"' in r.text
     assert "catalog review" in r.text  # what was typed comes back
