@@ -91,25 +91,38 @@ class FindingView:
     on: str
 
 
+_SCOPE_NOTES = {
+    "age_grade_missing": (
+        "the listing has no manufacturer minimum age",
+        "Add the manufacturer's minimum age to the listing; it is checked against the age grade "
+        "of the lab reports.",
+    ),
+    "product_not_linked": (
+        "the listing is not linked to a product in your toysafe workspace",
+        "Link the listing to its product (its SKU): the request then asks only for what applies "
+        "to that product.",
+    ),
+}
+
+
+def _pairs(raw: Any) -> Mapping[str, Any]:
+    """Facts as stored: a mapping, or [key, value] pairs; anything else carries no facts."""
+    if isinstance(raw, Mapping):
+        return raw
+    if isinstance(raw, list) and all(isinstance(x, list | tuple) and len(x) == 2 for x in raw):
+        return {str(k): v for k, v in raw}
+    return {}
+
+
 def finding_view(doc: Mapping[str, Any]) -> FindingView:
     """A stored finding (request@1 ``findings``) in words: what is wrong and how to answer it,
     rendered again from its code, requirement and facts."""
-    code, req = doc["code"], doc.get("requirement")
-    raw = doc.get("facts") or {}
-    facts = dict(raw) if isinstance(raw, list) else raw  # stored as [key, value] pairs
+    code, req, on = doc["code"], doc.get("requirement"), str(doc.get("on", ""))
     if code in _WHAT and code in NEXT_STEP:
-        f = Finding(code, req, facts)
-        return FindingView(code, req, finding_text(f), next_step_text(f), doc.get("on", ""))
-    if code == "age_grade_missing":
-        return FindingView(
-            code,
-            req,
-            "the listing has no manufacturer minimum age",
-            "Add the manufacturer's minimum age to the listing; it is checked against the "
-            "age grade of the lab reports.",
-            doc.get("on", ""),
-        )
-    return FindingView(code, req, code.replace("_", " "), str(doc.get("next_step", "")), "")
+        f = Finding(code, req, _pairs(doc.get("facts")))
+        return FindingView(code, req, finding_text(f), next_step_text(f), on)
+    what, how = _SCOPE_NOTES.get(code, (code.replace("_", " "), str(doc.get("next_step", ""))))
+    return FindingView(code, req, what, how, on)
 
 
 def current_findings(findings: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

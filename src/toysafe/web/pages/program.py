@@ -67,6 +67,7 @@ OUTCOME_FLASH = {
 }
 
 TEMPLATES.env.globals["label"] = console.label
+TEMPLATES.env.filters["sentence"] = lambda s: str(s)[:1].upper() + str(s)[1:]
 TEMPLATES.env.globals["LABELS"] = {
     "state": console.STATE_LABEL,
     "listing": console.LISTING_LABEL,
