@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -199,41 +201,184 @@ def _validation(e: ValidationError, *root: str | int) -> HTTPException:
     )
 
 
-@router.post("/requests/{request_id}/submission")
-def submit(
-    request: Request,
-    request_id: str,
-    body: SubmissionBody,
-    who: Who,
-    db: Db,
-    as_of: date | None = AsOf,
-) -> dict[str, Any]:
-    """A seller's proof for its request (profile, signed certificate, lab reports): the
-    pre-check (P7) answers at once."""
-    _visible_request(db, who, request_id)
-    _require(who, "seller")
-    day = _day(as_of)
+@dataclass(frozen=True)
+class SubmissionParts:
+    """What a submission sent, before checking: JSON values, or the documents parsed from the
+    uploaded files (``reports`` as (location, document or parsed report))."""
+
+    profile: Any
+    certificate: Any
+    reports: list[tuple[str, Any]]
+
+
+MAX_PART_BYTES = 5 * 1024 * 1024
+_MULTIPART = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _text_of(name: str, raw: bytes, *loc: str | int) -> str:
+    if len(raw) > MAX_PART_BYTES:
+        raise _unprocessable(f"{name} is larger than {MAX_PART_BYTES} bytes", "body", *loc)
     try:
-        profile = Profile.model_validate(body.profile)
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _unprocessable(f"{name} is not UTF-8 text", "body", *loc) from None
+
+
+def _document(name: str, raw: bytes, *loc: str | int) -> Any:
+    """A YAML or JSON document from an uploaded file (JSON by its name or its first brace)."""
+    from toysafe.io.text import parse_document
+
+    text = _text_of(name, raw, *loc)
+    try:
+        return parse_document(text, name, as_json=name.lower().endswith(".json") or None)
+    except InputError as e:
+        raise _unprocessable(str(e), "body", *loc) from None
+
+
+def parts_from_files(
+    profile: tuple[str, bytes] | None,
+    certificate: tuple[str, bytes] | None,
+    reports: Sequence[tuple[str, bytes]],
+) -> SubmissionParts:
+    """The parts of a multipart submission: a profile (YAML or JSON), a certificate (JSON) and
+    lab reports (JSON objects, or CSV files of one or more reports)."""
+    from toysafe.io.reports import reports_from_csv
+
+    if profile is None:
+        raise _unprocessable("choose the product profile file (YAML or JSON)", "body", "profile")
+    if certificate is None:
+        raise _unprocessable("choose the certificate file (JSON)", "body", "certificate")
+    if not reports:
+        raise _unprocessable("choose at least one lab report file", "body", "reports")
+    parsed: list[tuple[str, Any]] = []
+    for i, (name, raw) in enumerate(reports):
+        if name.lower().endswith(".csv"):
+            try:
+                parsed.extend(
+                    (f"reports[{i}]", r) for _, r in reports_from_csv(_text_of(name, raw), name)
+                )
+            except InputError as e:
+                raise _unprocessable(str(e), "body", "reports", i) from None
+        else:
+            parsed.append((f"reports[{i}]", _document(name, raw, "reports", i)))
+    return SubmissionParts(
+        _document(profile[0], profile[1], "profile"),
+        _document(certificate[0], certificate[1], "certificate"),
+        parsed,
+    )
+
+
+async def _files(form: Any, key: str) -> list[tuple[str, bytes]]:
+    out = []
+    for value in form.getlist(key):
+        if isinstance(value, str):
+            if value.strip():
+                out.append((f"{key}.json", value.encode()))
+        elif value.filename:
+            out.append((value.filename.rsplit("/", 1)[-1], await value.read()))
+    return out
+
+
+async def submission_parts(request: Request) -> SubmissionParts:
+    """The body of a submission: JSON (``profile``, ``certificate``, ``reports``), or multipart
+    with the same names as files (several ``reports``), as contract 8.6 allows."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in _MULTIPART:
+        form = await request.form()
+        extra = sorted(set(form.keys()) - {"profile", "certificate", "reports", "csrf"})
+        if extra:
+            raise _unprocessable("not a part of a submission", "body", extra[0])
+        profile, certificate = await _files(form, "profile"), await _files(form, "certificate")
+        return parts_from_files(
+            profile[0] if profile else None,
+            certificate[0] if certificate else None,
+            await _files(form, "reports"),
+        )
+    raw = await request.body()
+    try:
+        body = SubmissionBody.model_validate_json(raw or b"null")
+    except ValidationError as e:
+        raise _validation(e) from None
+    return SubmissionParts(
+        body.profile, body.certificate, [(f"reports[{i}]", r) for i, r in enumerate(body.reports)]
+    )
+
+
+def run_submission(
+    request: Request, who: Principal, request_id: str, parts: SubmissionParts, day: date
+) -> dict[str, Any]:
+    """Check the parts (422 naming the field) and hand them to the casework (P7)."""
+    if not isinstance(parts.profile, dict):
+        raise _unprocessable("expected a mapping of profile fields", "body", "profile")
+    try:
+        profile = Profile.model_validate(parts.profile)
     except ValidationError as e:
         raise _validation(e, "profile") from None
     reports: list[tuple[str, LabReport]] = []
-    for i, doc in enumerate(body.reports):
+    for i, (source, doc) in enumerate(parts.reports):
+        if isinstance(doc, LabReport):
+            reports.append((source, doc))
+            continue
+        if not isinstance(doc, dict):
+            raise _unprocessable("expected a lab report object", "body", "reports", i)
         try:
-            reports.append((f"reports[{i}]", LabReport.model_validate(doc)))
+            reports.append((source, LabReport.model_validate(doc)))
         except ValidationError as e:
             raise _validation(e, "reports", i) from None
-    if body.certificate.get("format") != "toysafe/certificate@1":
+    cert = parts.certificate
+    if not isinstance(cert, dict) or cert.get("format") != "toysafe/certificate@1":
         raise _unprocessable(
             "not a toysafe/certificate@1 document", "body", "certificate", "format"
         )
     try:
         out: dict[str, Any] = _call(
-            _casework(request, who).submit, request_id, profile, body.certificate, reports, day
+            _casework(request, who).submit, request_id, profile, cert, reports, day
         )
     except InputError as e:
         raise _unprocessable(str(e), "body", "reports") from None
     return {**out, "request_document": _request_doc(request, request_id, day)}
+
+
+_SUBMISSION_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": SubmissionBody.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["profile", "certificate", "reports"],
+                    "properties": {
+                        "profile": {"type": "string", "format": "binary"},
+                        "certificate": {"type": "string", "format": "binary"},
+                        "reports": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                        },
+                    },
+                }
+            },
+        },
+        "description": "The product profile (toysafe/product@1, YAML or JSON), the signed "
+        "certificate (toysafe/certificate@1) and the lab reports (JSON, or CSV files).",
+    }
+}
+
+
+@router.post("/requests/{request_id}/submission", openapi_extra=_SUBMISSION_OPENAPI)
+def submit(
+    request: Request,
+    request_id: str,
+    who: Who,
+    db: Db,
+    parts: Annotated[SubmissionParts, Depends(submission_parts)],
+    as_of: date | None = AsOf,
+) -> dict[str, Any]:
+    """A seller's proof for its request (profile, signed certificate, lab reports), as JSON or
+    multipart: the pre-check (P7) answers at once."""
+    _visible_request(db, who, request_id)
+    _require(who, "seller")
+    return run_submission(request, who, request_id, parts, _day(as_of))
 
 
 class DecisionBody(_Body):
@@ -293,16 +438,40 @@ def appeal(
             files.append(EvidenceFile(ev.name, base64.b64decode(ev.content_base64, validate=True)))
         except (binascii.Error, ValueError):
             raise _unprocessable("not base64", "body", "evidence", i, "content_base64") from None
+    return run_appeal(
+        request,
+        who,
+        request_id,
+        AppealForm(body.claim, body.root_cause, body.fix, body.prevention, files),
+        _day(as_of),
+    )
+
+
+@dataclass(frozen=True)
+class AppealForm:
+    """A plan of action (P11) as sent, whether JSON or a web form."""
+
+    claim: str
+    root_cause: str
+    fix: str
+    prevention: str
+    evidence: list[EvidenceFile]
+
+
+def run_appeal(
+    request: Request, who: Principal, request_id: str, form: AppealForm, day: date
+) -> dict[str, Any]:
+    """File the appeal through the casework; 409 outside the window, 422 naming the field."""
     try:
         out: dict[str, Any] = _call(
             _casework(request, who).appeal,
             request_id,
-            body.claim,
-            body.root_cause,
-            body.fix,
-            body.prevention,
-            files,
-            _day(as_of),
+            form.claim,
+            form.root_cause,
+            form.fix,
+            form.prevention,
+            form.evidence,
+            day,
         )
     except InputError as e:
         field = str(e).split(":", 1)[0].lstrip("-").replace("-", "_")

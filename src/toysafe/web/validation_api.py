@@ -117,6 +117,17 @@ async def post_validation(request: Request, who: Who, as_of: date | None = AsOf)
     day = _day(as_of)
     tic = _tic_of(request, who)
     raw = await request.body()
+    status, out = file_validation(request, who, raw, day, tic)
+    return JSONResponse(out, status_code=status)
+
+
+def file_validation(
+    request: Request, who: Principal, raw: bytes, day: date, tic: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """Check and file a validation for the caller's TIC: (201, outcome) when filed, (200,
+    outcome) when the same revision was on file; HTTPException for a refusal (nothing is
+    stored). The API and the TIC console's upload form both come here."""
+    tic = tic or _tic_of(request, who)
     if len(raw) > MAX_BYTES:
         raise HTTPException(413, f"a validation may be at most {MAX_BYTES} bytes")
     try:
@@ -146,7 +157,7 @@ async def post_validation(request: Request, who: Who, as_of: date | None = AsOf)
         else:
             detail = {"refused": refusal["code"], "message": refusal["message"], "loc": loc}
         raise HTTPException(status, detail)
-    return JSONResponse(out, status_code=200 if filing.outcome.unchanged else 201)
+    return (200 if filing.outcome.unchanged else 201), out
 
 
 class ExtensionBody(BaseModel):
@@ -163,14 +174,20 @@ def post_extension(
     as_of: date | None = AsOf,
 ) -> dict[str, Any]:
     """P5: the one TIC extension of a request, by the TIC handling it (toysafe/extension@1)."""
-    day = _day(as_of)
+    wanted = body.tic if body is not None and body.tic else None
+    return grant_extension(request, who, request_id, _day(as_of), wanted)
+
+
+def grant_extension(
+    request: Request, who: Principal, request_id: str, day: date, wanted: str | None = None
+) -> dict[str, Any]:
+    """P5 for the caller's TIC: 404 for a request it does not handle, 409 when refused."""
     if who.role != "lab":
         raise HTTPException(403, f"a {who.role} may not extend a request: only its TIC may")
     tic = _tic_of(request, who)
-    wanted = body.tic if body is not None and body.tic else tic
     vals = Validations(request.app.state.store, who.email)
     try:
-        return vals.extend(request_id, wanted, day, uploader_tic=tic)
+        return vals.extend(request_id, wanted or tic, day, uploader_tic=tic)
     except (InputError, LookupError):
         raise HTTPException(404, f"no request '{request_id}'") from None
     except ValidationRefused as e:

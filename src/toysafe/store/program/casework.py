@@ -627,33 +627,7 @@ class Casework:
             got = self._load(s, ref, lock=True)
             req = got.request
             snap = self._snapshot(s, got)
-            pending = s.scalar(
-                select(func.count())
-                .select_from(pm.AppealRow)
-                .where(pm.AppealRow.request_id == req.id, pm.AppealRow.state == "pending")
-            )
-            last = max(
-                (
-                    x
-                    for x in (
-                        s.scalar(
-                            select(func.max(pm.DecisionRow.decided_on)).where(
-                                pm.DecisionRow.request_id == req.id
-                            )
-                        ),
-                        s.scalar(
-                            select(func.max(pm.ActionRow.on)).where(
-                                pm.ActionRow.request_id == req.id
-                            )
-                        ),
-                    )
-                    if x is not None
-                ),
-                default=None,
-            )
-            until = d.check_appeal(
-                snap, last, as_of, got.policy.clocks.appeal_window_days, bool(pending)
-            )
+            until = self._check_appeal(s, got, snap, as_of)
             row = pm.AppealRow(
                 request_id=req.id,
                 seller_org_id=req.seller_org_id,
@@ -684,6 +658,44 @@ class Casework:
             self._notify(s, got, as_of, "appeal_received", {"appeal": out["id"], "request": ref})
             self._event(s, as_of, "appeal.filed", out["id"], req.policy_version, request=ref)
             return out
+
+    def _check_appeal(self, s: Session, got: Loaded, snap: d.RequestSnapshot, as_of: date) -> date:
+        """The last day to appeal the request's last decision or action (Refusal when none)."""
+        req = got.request
+        pending = s.scalar(
+            select(func.count())
+            .select_from(pm.AppealRow)
+            .where(pm.AppealRow.request_id == req.id, pm.AppealRow.state == "pending")
+        )
+        last = max(
+            (
+                x
+                for x in (
+                    s.scalar(
+                        select(func.max(pm.DecisionRow.decided_on)).where(
+                            pm.DecisionRow.request_id == req.id
+                        )
+                    ),
+                    s.scalar(
+                        select(func.max(pm.ActionRow.on)).where(pm.ActionRow.request_id == req.id)
+                    ),
+                )
+                if x is not None
+            ),
+            default=None,
+        )
+        window = got.policy.clocks.appeal_window_days
+        return d.check_appeal(snap, last, as_of, window, bool(pending))
+
+    def appeal_window(self, ref: str, as_of: date) -> tuple[date | None, str | None]:
+        """(last day to appeal, None), or (None, the refusal code) when no appeal may be filed
+        on ``as_of``: the same check as :meth:`appeal`, without writing."""
+        with self.store.reader() as s:
+            got = self._load(s, ref)
+            try:
+                return self._check_appeal(s, got, self._snapshot(s, got), as_of), None
+            except d.Refusal as e:
+                return None, e.code
 
     def _appeal_row(self, s: Session, apl: str) -> pm.AppealRow:
         try:
