@@ -220,6 +220,22 @@ def assess_flat(
     return shape_output(c.plan, backend.run(c.sql, products, components))
 
 
+def assess_flat_raw(
+    kb: KnowledgeBase, products: pa.Table, components: pa.Table, backend: Backend
+) -> list[dict[str, object]]:
+    """Like ``assess_flat``, as rows, with the children's-product flag (input order)."""
+    c = compiled(kb, backend.dialect)
+    flags = backend.run(c.sql, products, components)
+    shaped = shape_output(c.plan, flags).to_pylist()
+    order = np.argsort(
+        np.asarray(flags.column("pid").to_numpy(zero_copy_only=False)), kind="stable"
+    )
+    children = np.asarray(flags.column("children").to_numpy(zero_copy_only=False))[order]
+    for row, child in zip(shaped, children, strict=True):
+        row["children"] = bool(child)
+    return shaped
+
+
 def assess_nested(
     kb: KnowledgeBase,
     as_of: date,
