@@ -29,14 +29,6 @@ pytest.importorskip("pyspark", reason="the spark extra is not installed")
 pytestmark = pytest.mark.spark
 
 
-@pytest.fixture(scope="session")
-def spark() -> Iterator[SparkBackend]:
-    session = spark_session("local[2]", "toysafe-tests", shuffle_partitions=2)
-    session.sparkContext.setLogLevel("ERROR")
-    yield SparkBackend(session)
-    session.stop()
-
-
 def test_spark_agrees_with_the_engine_and_duckdb(spark: SparkBackend) -> None:
     profiles, dates = seeded_batch(4000, seed=13)
     on_spark = bulk(profiles, dates, spark)

@@ -8,10 +8,14 @@ per knowledge base and dialect.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
 import ibis
@@ -47,16 +51,62 @@ class Compiled:
 _CACHE: dict[tuple[int, str], tuple[KnowledgeBase, Compiled]] = {}
 
 
+def cache_dir() -> Path | None:
+    """Where compiled SQL is kept between runs: ``TOYSAFE_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/toysafe`` or ``~/.cache/toysafe``; ``TOYSAFE_CACHE_DIR=off`` keeps none."""
+    env = os.environ.get("TOYSAFE_CACHE_DIR")
+    if env == "off":
+        return None
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "toysafe"
+
+
+def sql_key(kb: KnowledgeBase, dialect: str) -> str:
+    """What the compiled SQL depends on: every rule and edition of ``kb``, the compiler's own
+    source, the table layout, the dialect, and the ibis and sqlglot versions."""
+    import sqlglot
+
+    from toysafe.bulk import compile as compile_mod
+    from toysafe.bulk import tables as tables_mod
+
+    rules = [r.model_dump(mode="json") for r in kb.requirements]
+    editions = [(e.id, e.effective_from.isoformat(), e.rank) for e in kb.editions]
+    h = hashlib.sha256()
+    h.update(json.dumps([rules, editions], sort_keys=True, default=str).encode())
+    for mod in (compile_mod, tables_mod):
+        h.update(Path(str(mod.__file__)).read_bytes())
+    h.update(f"{dialect}|{ibis.__version__}|{sqlglot.__version__}".encode())
+    return h.hexdigest()
+
+
 def compiled(kb: KnowledgeBase, dialect: str = "duckdb") -> Compiled:
-    """The plan for ``kb`` and its SQL in ``dialect`` (cached while ``kb`` lives)."""
+    """The plan for ``kb`` and its SQL in ``dialect``: cached while ``kb`` lives, and on disk
+    (``cache_dir``) by ``sql_key``, since building and compiling the expression costs seconds
+    and running it on a batch costs less."""
     hit = _CACHE.get((id(kb), dialect))
     if hit is not None and hit[0] is kb:
         return hit[1]
     plan = compile_kb(kb)
-    products = ibis.table(ibis.Schema.from_pyarrow(PRODUCTS_SCHEMA), name=PRODUCTS)
-    components = ibis.table(ibis.Schema.from_pyarrow(COMPONENTS_SCHEMA), name=COMPONENTS)
-    sql = ibis.to_sql(decisions(plan, products, components), dialect=dialect, pretty=False)
-    out = Compiled(plan, str(sql))
+    where = cache_dir()
+    path = where / "bulk-sql" / f"{sql_key(kb, dialect)}.sql" if where else None
+    sql: str | None = None
+    if path is not None and path.is_file():
+        sql = path.read_text()
+    if not sql:
+        products = ibis.table(ibis.Schema.from_pyarrow(PRODUCTS_SCHEMA), name=PRODUCTS)
+        components = ibis.table(ibis.Schema.from_pyarrow(COMPONENTS_SCHEMA), name=COMPONENTS)
+        sql = str(ibis.to_sql(decisions(plan, products, components), dialect=dialect, pretty=False))
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                tmp.write_text(sql)
+                os.replace(tmp, path)
+            except OSError:
+                pass  # a read-only home: compile every run, as before
+    out = Compiled(plan, sql)
     _CACHE[(id(kb), dialect)] = (kb, out)
     return out
 
