@@ -35,12 +35,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from toysafe.core.program.policy import audit_draw, period_of
 from toysafe.io.program import policy_from_data
 from toysafe.store.db import Store, make_engine, migrate
 from toysafe.store.program import policies
 
 ROOT = Path(__file__).resolve().parent.parent
-DAY = date(2026, 10, 1)  # the first day of 2026Q4
+DAY = date(2026, 10, 15)  # mid-2026Q4: the quarter's random audit was drawn on its first day
 SELLERS = 2000
 TARGETS = {"sweep_1m_s": 20.0}
 
@@ -69,6 +70,11 @@ def seed(path: Path, n: int, rnd_seed: int = 5) -> None:
         [(i, f"seller-{i:05d}", f"Seller {i}") for i in range(2, SELLERS + 2)],
     )
     listings, requests, triggers, complaints = [], [], [], []
+    history: list[tuple[Any, ...]] = []
+    actions: list[tuple[Any, ...]] = []
+    overdue: list[tuple[Any, ...]] = []
+    audited: list[int] = []
+    period = period_of(DAY, "quarter")
     rid = 0
     for pk in range(1, n + 1):
         seller = rnd.randrange(2, SELLERS + 2)
@@ -80,22 +86,37 @@ def seed(path: Path, n: int, rnd_seed: int = 5) -> None:
         in_scope, pcat = 1, "toys"
         if u < 0.03:
             cat, state, in_scope, pcat = "electronics", "out_of_scope", 0, None
-        elif u < 0.04:
+        elif u < 0.033:
             listed, state, in_scope, pcat = DAY, "pending", None, None  # listed today: new
-        elif u < 0.09:
+        elif u < 0.083:
             state = "pending"
-            opened = DAY - timedelta(days=rnd.randrange(0, 50))
+            opened = DAY - timedelta(days=rnd.randrange(0, 60))
+            due = opened + timedelta(days=14)
             rid += 1
-            requests.append((rid, pk, seller, "open", iso(opened), iso(opened + timedelta(days=14))))
+            requests.append((rid, pk, seller, "open", iso(opened), iso(due)))
             triggers.append((rid, pk, "new_listing", "", iso(opened)))
             listed = min(listed, opened)
+            # What the sweeps of the days before did: reminders sent, ladder steps taken.
+            due_in = (due - DAY).days
+            for d in (7, 1):
+                if d > due_in and due - timedelta(days=d) >= opened:
+                    history.append((rid, iso(due - timedelta(days=d)), str(d)))
+            late = (DAY - due).days
+            for i, (days, step) in enumerate(((0, "suppressed"), (30, "removed"))):
+                if max(days, 1) < late:
+                    actions.append((f"ladder:{rid}:{i}", seller, pk, rid, step, iso(due)))
+                    state = step
+            if late > 1:
+                overdue.append((seller, pk, rid, iso(due + timedelta(days=1))))
         else:
             valid = DAY + timedelta(days=rnd.randrange(0, 365))
             last = valid - timedelta(days=365)
             if valid < DAY + timedelta(days=30):
                 opened = valid - timedelta(days=30)
                 rid += 1
-                requests.append((rid, pk, seller, "open", iso(opened), iso(opened + timedelta(days=14))))
+                # The seller answered: its submission waits for a reviewer.
+                due = iso(opened + timedelta(days=14))
+                requests.append((rid, pk, seller, "submitted", iso(opened), due))
                 triggers.append((rid, pk, "renewal", iso(valid), iso(opened)))
         since = iso(listed)
         listings.append(
@@ -103,10 +124,14 @@ def seed(path: Path, n: int, rnd_seed: int = 5) -> None:
              pcat, in_scope, state, since, iso(valid) if valid else None,
              iso(last) if last else None, iso(listed), iso(listed))
         )  # fmt: skip
+        if audit_draw(1, lid, period) < 0.02:
+            audited.append(pk)
         if rnd.random() < 0.03:
             for k in range(rnd.choice((1, 2, 3, 4))):
                 on = DAY - timedelta(days=rnd.randrange(0, 100))
-                text = rnd.choice(("small parts came off, choking risk", "great", "Battery got hot"))
+                text = rnd.choice(
+                    ("small parts came off, choking risk", "great", "Battery got hot")
+                )
                 complaints.append((f"C{pk}-{k}", lid, iso(on), "buyer", text, iso(on)))
     con.executemany(
         "INSERT INTO program_listings (id, listing_id, seller_org_id, category, title, brand, "
@@ -123,7 +148,7 @@ def seed(path: Path, n: int, rnd_seed: int = 5) -> None:
         requests,
     )
     con.executemany(
-        "INSERT INTO program_request_triggers (request_id, listing_pk, kind, ref, \"on\", facts) "
+        'INSERT INTO program_request_triggers (request_id, listing_pk, kind, ref, "on", facts) '
         "VALUES (?,?,?,?,?,'{}')",
         triggers,
     )
@@ -141,14 +166,47 @@ def seed(path: Path, n: int, rnd_seed: int = 5) -> None:
         "'baseline',0,0,'2024-01-10')",
         closed,
     )
+    seller_of = {row[0]: row[2] for row in listings}
+    # The quarter's audits, drawn on its first day, already approved.
+    first = rid + len(closed) + 1
+    audits = [(first + k, pk, seller_of[pk]) for k, pk in enumerate(audited)]
+    con.executemany(
+        "INSERT INTO program_requests (id, listing_pk, seller_org_id, category, state, opened, "
+        "due, policy_version, requirements, requirements_basis, extended_days, trusted, "
+        f"closed_on) VALUES (?,?,?,'toys','approved','{iso(DAY.replace(day=1))}',"
+        f"'{iso(DAY.replace(day=15))}',1,'[]','baseline',0,0,'{iso(DAY.replace(day=10))}')",
+        audits,
+    )
+    con.executemany(
+        'INSERT INTO program_request_triggers (request_id, listing_pk, kind, ref, "on", facts) '
+        f"VALUES (?,?,'random_audit','{period}','{iso(DAY.replace(day=1))}','{{}}')",
+        [(r, pk) for r, pk, _ in audits],
+    )
+    con.executemany(
+        'INSERT INTO program_request_history (request_id, "on", event, ref, actor, detail) '
+        "VALUES (?,?,'reminded',?,'bench','{}')",
+        history,
+    )
+    con.executemany(
+        'INSERT INTO program_actions (key, seller_org_id, listing_pk, request_id, action, "on", '
+        "policy_version, actor, reasons) VALUES (?,?,?,?,?,?,1,'bench','{}')",
+        actions,
+    )
+    con.executemany(
+        "INSERT INTO program_violations (seller_org_id, listing_pk, request_id, kind, severity, "
+        "opened, policy_version) VALUES (?,?,?,'missing_documents','medium',?,1)",
+        overdue,
+    )
     decisions = []
     for req, _, s in closed:
         for _k in range(rnd.randrange(0, 14)):
             on = DAY - timedelta(days=rnd.randrange(1, 700))
             decisions.append((req, s, iso(on), "approve"))
-        if rnd.random() < 0.05:
-            for _k in range(2):
-                decisions.append((req, s, iso(DAY - timedelta(days=rnd.randrange(0, 300))), "reject"))
+        u = rnd.random()
+        if u < 0.05:  # one rejection: below the history trigger's two
+            decisions.append((req, s, iso(DAY - timedelta(days=rnd.randrange(1, 300))), "reject"))
+        if u < 0.005:  # and a second one today: every listing of the seller is reviewed
+            decisions.append((req, s, iso(DAY), "reject"))
     con.executemany(
         "INSERT INTO program_decisions (request_id, seller_org_id, decided_on, decision, "
         "policy_version, actor, automatic, reasons) VALUES (?,?,?,?,1,'bench',0,'{}')",
@@ -236,7 +294,9 @@ def main() -> None:
             out["existing"] = sql
             out["compiled"] = comp
             out["same_document"] = sql["digest"] == comp["digest"]
-        for label, n in [("sweep_1m", a.n)] + ([("sweep_10m", 10_000_000)] if a.ten_million else []):
+        for label, n in [("sweep_1m", a.n)] + (
+            [("sweep_10m", 10_000_000)] if a.ten_million else []
+        ):
             path = tmp / f"{label}.db"
             t = time.perf_counter()
             seed(path, n)

@@ -3,7 +3,6 @@ the per-item engine and to DuckDB. Few, large queries: each Spark query costs se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from tests.test_bulk import (
     oracle,
     seeded_batch,
 )
-from toysafe.bulk.run import DuckDBBackend, SparkBackend, spark_session
+from toysafe.bulk.run import DuckDBBackend, SparkBackend
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed")
 

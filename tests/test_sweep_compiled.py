@@ -85,18 +85,16 @@ def seed(store: Store, rnd: random.Random, n: int, spec: dict[str, Any]) -> None
         rows.append(
             f"B0X{i:07d},{seller},{cat},Title {i},Brand,M-{i % 5},{age},,{listed.isoformat()},{sku}"
         )
-    import_listings(
-        store, parse_listings("\n".join([HEADER, *rows]) + "\n", "l.csv"), D0, "t"
-    )
+    import_listings(store, parse_listings("\n".join([HEADER, *rows]) + "\n", "l.csv"), D0, "t")
     L, D, V, E = (
         table(pm.ProgramListing),
         table(pm.DecisionRow),
         table(pm.ViolationRow),
         table(pm.Exemption),
     )
-    O = table(m.Organization)
+    org = table(m.Organization)
     with store.transaction() as s:
-        ids = dict(s.execute(select(O.c.slug, O.c.id)).all())
+        ids = dict(s.execute(select(org.c.slug, org.c.id)).all())
         pks = list(s.execute(select(L.c.id, L.c.seller_org_id).order_by(L.c.id)).all())
         # Approved earlier: validity ending around the renewal notice (30 days) and overdue.
         for pk, _ in pks:
@@ -152,7 +150,7 @@ def seed(store: Store, rnd: random.Random, n: int, spec: dict[str, Any]) -> None
                 }
                 for k in range(count)
             ]
-        for k in range(rnd.choice([2, 3])):
+        for _k in range(rnd.choice([2, 3])):
             decisions.append(
                 {
                     "request_id": old["s2"],
@@ -207,9 +205,7 @@ def seed(store: Store, rnd: random.Random, n: int, spec: dict[str, Any]) -> None
                 on = D0 - timedelta(days=rnd.choice([0, 1, 5, 30, 89, 90, 91]) - rnd.choice([0, 8]))
                 text = rnd.choice(WORDS[:2]) if rnd.random() < 0.7 else rnd.choice(WORDS)
                 complaints.append(f"C{i}-{k},B0X{i:07d},{on.isoformat()},r,{text}")
-    import_complaints(
-        store, parse_complaints("\n".join(complaints) + "\n", "c.csv"), D0, "t"
-    )
+    import_complaints(store, parse_complaints("\n".join(complaints) + "\n", "c.csv"), D0, "t")
 
 
 SPEC: dict[str, Any] = {
@@ -261,7 +257,9 @@ def differential(
         have = sweep(got, day, "t", engine=engine, spark_session=spark_session).to_dict()
         assert have == want, f"{day}: the sweep@1 documents differ"
         assert tables(got) == tables(ref), f"{day}: the tables differ"
-        made += sum(len(want[k]) for k in ("opened", "updated", "reminded", "actions", "accounts", "closed"))
+        made += sum(
+            len(want[k]) for k in ("opened", "updated", "reminded", "actions", "accounts", "closed")
+        )
         if day not in AGAIN:
             continue
         before = tables(got)
@@ -318,7 +316,9 @@ def _ladder(p: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("change", [_threshold, _notice, _ladder], ids=lambda f: f.__name__)
 def test_mutation_a_perturbed_threshold_in_the_plan_goes_red(
-    pair: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch, change: Callable[[dict[str, Any]], None]
+    pair: tuple[Store, Store],
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[dict[str, Any]], None],
 ) -> None:
     """The oracle has teeth: one threshold moved by one in the compiled plan only."""
     if pair[0].engine.dialect.name != "sqlite":
@@ -334,4 +334,12 @@ def test_spark_sweep_equals_the_sql_path(pair: tuple[Store, Store], spark: Any) 
     """The same plan on Spark (the shared local session), in a small case."""
     if pair[0].engine.dialect.name != "sqlite":
         pytest.skip("Spark is slow to start queries: one backend")
-    differential(pair, 2, 25, SPEC, engine="spark", days=[D0, D0 + timedelta(days=8)], spark_session=spark.session)
+    differential(
+        pair,
+        2,
+        25,
+        SPEC,
+        engine="spark",
+        days=[D0, D0 + timedelta(days=8)],
+        spark_session=spark.session,
+    )

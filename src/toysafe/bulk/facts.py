@@ -54,6 +54,11 @@ def assess_facts(
         if f["toy_standard"] is not None:
             dates[(f["toy_standard"], kb.edition(f["toy_standard"]).effective_from)] = None
         out.append(
-            (bool(a["children"]), list(a["requirements"]), sorted(set(a["warning_keys"])), list(dates))
+            (
+                bool(a["children"]),
+                list(a["requirements"]),
+                sorted(set(a["warning_keys"])),
+                list(dates),
+            )
         )
     return out

@@ -272,7 +272,7 @@ def assess_flat(
 
 def assess_flat_raw(
     kb: KnowledgeBase, products: pa.Table, components: pa.Table, backend: Backend
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """Like ``assess_flat``, as rows, with the children's-product flag (input order)."""
     c = compiled(kb, backend.dialect)
     flags = backend.run(c.sql, products, components)

@@ -149,7 +149,7 @@ def _j(left: ir.Table, right: ir.Table, on: list[tuple[str, str]], how: str = "i
     """Join on column names (left, right): a plain table of the left's columns, then the
     right's that the left lacks (anti and semi joins: the left's only)."""
     lv, rv = left.view(), right.view()
-    j = lv.join(rv, [lv[a] == rv[b] for a, b in on], how=how)  # type: ignore[arg-type]
+    j = lv.join(rv, [lv[a] == rv[b] for a, b in on], how=how)
     if how in ("anti", "semi"):
         return j.select(*lv.columns)
     return j.select(*lv.columns, *(c for c in rv.columns if c not in lv.columns))
@@ -195,10 +195,10 @@ class Plan:
 
     def scope(self, listings: ir.Table, products: ir.Table, facts: ir.Table) -> ir.Table:
         """Linking by sku, then P1: the category, whether in scope, the state it takes."""
-        pol, l = self.policy, listings
+        pol, lt = self.policy, listings
         p = products.select(p_org=products.org_id, p_sku=products.sku, p_id=products.id)
-        j = _j(l, p, [("seller_org_id", "p_org"), ("sku", "p_sku")], "left")
-        l = j.select(
+        j = _j(lt, p, [("seller_org_id", "p_org"), ("sku", "p_sku")], "left")
+        lt = j.select(
             *[c for c in listings.columns if c != "product_id"],
             product_id=ibis.coalesce(j.product_id, j.p_id),
             orig_product_id=j.product_id,
@@ -206,33 +206,33 @@ class Plan:
         fx = facts.select(
             f_pid=facts.product_id, f_children=facts.children_product, f_reqs=facts.requirements
         )
-        j = _j(l, fx, [("product_id", "f_pid")], "left")
-        l = j.select(*l.columns, "f_pid", "f_children", "f_reqs")
+        j = _j(lt, fx, [("product_id", "f_pid")], "left")
+        lt = j.select(*lt.columns, "f_pid", "f_children", "f_reqs")
         cat = ibis.cases(
-            *((l.category.isin(c.listing_categories), key) for key, c in pol.categories.items()),
+            *((lt.category.isin(c.listing_categories), key) for key, c in pol.categories.items()),
             else_=ibis.null("string"),
         )
         max_age = ibis.cases(
             *((cat == key, c.max_age_months) for key, c in pol.categories.items()),
             else_=ibis.null("int64"),
         )
-        has_facts = l.f_pid.notnull()
-        by_age = l.min_age_months.isnull() | (l.min_age_months < max_age).fill_null(False)
-        scope = cat.notnull() & ibis.ifelse(has_facts, l.f_children.fill_null(False), by_age)
+        has_facts = lt.f_pid.notnull()
+        by_age = lt.min_age_months.isnull() | (lt.min_age_months < max_age).fill_null(False)
+        scope = cat.notnull() & ibis.ifelse(has_facts, lt.f_children.fill_null(False), by_age)
         pre = ibis.cases(
             *((cat == key, c.pre_listing_review) for key, c in pol.categories.items()),
             else_=ibis.literal(False),
         )
-        valid = l.valid_until.notnull() & (l.valid_until >= self.today).fill_null(False)
-        leaving = ~scope & (l.state != "out_of_scope")
-        entering = scope & (l.in_scope.isnull() | (l.state == "out_of_scope"))
+        valid = lt.valid_until.notnull() & (lt.valid_until >= self.today).fill_null(False)
+        leaving = ~scope & (lt.state != "out_of_scope")
+        entering = scope & (lt.in_scope.isnull() | (lt.state == "out_of_scope"))
         state = ibis.cases(
             (leaving, ibis.literal("out_of_scope")),
             (entering, ibis.ifelse(pre & ~valid, "pending", "active")),
-            else_=l.state,
+            else_=lt.state,
         )
-        since = ibis.ifelse(leaving | entering, self.today, l.state_since)
-        return l.select(
+        since = ibis.ifelse(leaving | entering, self.today, lt.state_since)
+        return lt.select(
             "id",
             "listing_id",
             "seller_org_id",
@@ -242,16 +242,16 @@ class Plan:
             "last_approved_on",
             "product_id",
             "orig_product_id",
-            orig_category=l.program_category,
-            orig_in_scope=l.in_scope,
-            orig_state=l.state,
-            orig_since=l.state_since,
+            orig_category=lt.program_category,
+            orig_in_scope=lt.in_scope,
+            orig_state=lt.state,
+            orig_since=lt.state_since,
             program_category=cat,
             in_scope=scope,
             state=state,
             state_since=since,
             has_facts=has_facts,
-            f_reqs=l.f_reqs,
+            f_reqs=lt.f_reqs,
         )
 
     def closed(self, l2: ir.Table, requests: ir.Table) -> ir.Table:
@@ -271,7 +271,12 @@ class Plan:
         ap = d.group_by(a_seller=d.seller_org_id).aggregate(approvals=d.count())
         v = violations.filter((violations.opened < day) & (violations.opened > _day(start)))
         vc = v.group_by(v_seller=v.seller_org_id).aggregate(viol=v.count())
-        j = _j(_j(sellers, ap, [("seller_org_id", "a_seller")], "left"), vc, [("seller_org_id", "v_seller")], "left")
+        j = _j(
+            _j(sellers, ap, [("seller_org_id", "a_seller")], "left"),
+            vc,
+            [("seller_org_id", "v_seller")],
+            "left",
+        )
         old_enough = j.since <= _day(day - timedelta(days=t.min_account_age_days))
         trusted = (
             old_enough
@@ -328,7 +333,9 @@ class Plan:
         e = self._eligible(l2, exemptions, "new_listing")
         had = self._had(triggers, "new_listing")
         e = _j(e.filter(e.last_approved_on.isnull()), had, [("id", "h_pk")], "anti")
-        parts.append(self._shape(e, "new_listing", ibis.literal(""), e.listed_on, nil_i, nil_s, nil_f))
+        parts.append(
+            self._shape(e, "new_listing", ibis.literal(""), e.listed_on, nil_i, nil_s, nil_f)
+        )
 
         e = self._eligible(l2, exemptions, "renewal")
         horizon = ibis.cases(
@@ -408,7 +415,9 @@ class Plan:
             had = had.filter(had.h_ref == period)
             j = _j(j, had, [("id", "h_pk")], "anti")
             parts.append(
-                self._shape(j, "random_audit", ibis.literal(period), ibis.null("date"), nil_i, nil_s, j.rate)
+                self._shape(
+                    j, "random_audit", ibis.literal(period), ibis.null("date"), nil_i, nil_s, j.rate
+                )
             )
         return ibis.union(*parts, distinct=False)
 
@@ -540,12 +549,18 @@ class Plan:
         reached: ir.BooleanValue = ibis.literal(True)
         state: ir.StringValue = t.listing_state
         for i, step in enumerate(steps):
-            reached = reached & (t.due <= _day(self.day - timedelta(days=max(step.days_overdue, 1))))
+            reached = reached & (
+                t.due <= _day(self.day - timedelta(days=max(step.days_overdue, 1)))
+            )
             cols[f"reached_{i}"] = reached
-            state = ibis.ifelse(reached & (_rank(ibis.literal(step.listing)) > _rank(state)), step.listing, state)
+            state = ibis.ifelse(
+                reached & (_rank(ibis.literal(step.listing)) > _rank(state)), step.listing, state
+            )
         t = t.mutate(**cols, final_state=state, needs_violation=~t.has_violation.fill_null(False))
         for i, _ in enumerate(steps):
-            k = ladder_keys.filter(ladder_keys.key.endswith(f":{i}") & ladder_keys.key.startswith("ladder:"))
+            k = ladder_keys.filter(
+                ladder_keys.key.endswith(f":{i}") & ladder_keys.key.startswith("ladder:")
+            )
             k = k.select(k_id=k.request_id, **{f"done_{i}": ibis.literal(True)}).distinct()
             t = _j(t, k, [("id", "k_id")], "left").drop("k_id")
             t = t.mutate(**{f"done_{i}": t[f"done_{i}"].fill_null(False)})
@@ -581,7 +596,10 @@ class Plan:
         unresolved = v.resolved.isnull() | (v.resolved > self.today).fill_null(False)
         start = _day(day - timedelta(days=ah.window_days))
         pts = ibis.cases(
-            *((v.severity == s, ibis.literal(ah.points.of(s), "int64")) for s in ("critical", "high", "medium", "low")),
+            *(
+                (v.severity == s, ibis.literal(ah.points.of(s), "int64"))
+                for s in ("critical", "high", "medium", "low")
+            ),
             else_=ibis.literal(0, "int64"),
         )
         w = v.filter(unresolved & (v.opened <= self.today) & (v.opened > start))
@@ -658,7 +676,9 @@ class Plan:
         b = _j(l3, up, [("seller_org_id", "s_seller")])
         b = _j(b.filter(b.state == "suppressed"), held, [("id", "h_pk")], "anti")
         valid = b.valid_until.notnull() & (b.valid_until >= self.today).fill_null(False)
-        b = b.select("id", "listing_id", "seller_org_id", back=ibis.ifelse(valid, "active", "pending"))
+        b = b.select(
+            "id", "listing_id", "seller_org_id", back=ibis.ifelse(valid, "active", "pending")
+        )
         return a, b.order_by("id")
 
     def final_listings(self, l3: ir.Table, suspended: ir.Table, lifted: ir.Table) -> ir.Table:
@@ -727,7 +747,9 @@ def run_plan(
             opened=p.today,
             resolved=ibis.null("date"),
         )
-    acc, acc_a = frames.keep("s_accounts", p.accounts(l3, tier, t["violations"], newv, t["accounts"]))
+    acc, acc_a = frames.keep(
+        "s_accounts", p.accounts(l3, tier, t["violations"], newv, t["accounts"])
+    )
     sus_e, lift_e = p.suspensions(l3, acc, t["requests"], closed)
     sus, sus_a = frames.keep("s_suspended", sus_e)
     lift, lift_a = frames.keep("s_lifted", lift_e)

@@ -298,9 +298,7 @@ def sweep_cmd(
     name = engine.value if engine is not None else None
     try:
         with _Steps(8 if engine else 7) as steps:
-            result = run(
-                sweep, store, day, actor(), candidate, dry_run, steps, None, name, session
-            )
+            result = run(sweep, store, day, actor(), candidate, dry_run, steps, None, name, session)
     finally:
         if session is not None:
             session.stop()

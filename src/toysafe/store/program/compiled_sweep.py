@@ -95,9 +95,7 @@ def _queries() -> dict[str, Select[Any]]:
         "reminded": select(H.c.request_id, H.c.ref).where(
             H.c.event == "reminded", H.c.request_id.in_(open_ids)
         ),
-        "complaints": select(
-            table(pm.Complaint).c.listing_id, C.c.received_on, C.c.text
-        ),
+        "complaints": select(table(pm.Complaint).c.listing_id, C.c.received_on, C.c.text),
         "exemptions": select(E.c.listing_pk, E.c.trigger_kind, E.c.starts, E.c.until),
         "decisions": select(D.c.seller_org_id, D.c.decision, D.c.decided_on).where(
             D.c.decision.in_(("approve", "reject"))
@@ -114,7 +112,9 @@ def _queries() -> dict[str, Select[Any]]:
         "ladder_keys": select(A.c.request_id, A.c.key).where(
             A.c.key.like("ladder:%"), A.c.request_id.in_(open_ids)
         ),
-        "accounts": select(ACC.c.seller_org_id, ACC.c.score, ACC.c.band, ACC.c.state, ACC.c.trusted),
+        "accounts": select(
+            ACC.c.seller_org_id, ACC.c.score, ACC.c.band, ACC.c.state, ACC.c.trusted
+        ),
     }
 
 
@@ -319,7 +319,9 @@ class CompiledSweep:
             self.slugs: dict[int, str] = dict(self.s.execute(select(ORG.c.id, ORG.c.slug)).all())
         return self.slugs.get(org_id) or str(org_id)
 
-    def _history(self, rid: int, event: str, ref: str | None, detail: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    def _history(
+        self, rid: int, event: str, ref: str | None, detail: dict[str, Any], **kw: Any
+    ) -> dict[str, Any]:
         return {
             "request_id": rid,
             "on": self.day,
@@ -356,7 +358,7 @@ class CompiledSweep:
 
     def apply(self, d: Any, snap: dict[str, pa.Table]) -> None:
         """Write the change set in the SQL path's order (so ids agree)."""
-        s, day, pol, res = self.s, self.day, self.policy, self.result
+        s, day, res = self.s, self.day, self.result
         # Linked products first: their facts.
         if self.stale:
             ids = [f["product_id"] for f in self.stale]
@@ -374,7 +376,13 @@ class CompiledSweep:
                 .values(
                     **{
                         k: bindparam(f"b_{k}")
-                        for k in ("product_id", "program_category", "in_scope", "state", "state_since")
+                        for k in (
+                            "product_id",
+                            "program_category",
+                            "in_scope",
+                            "state",
+                            "state_since",
+                        )
                     }
                 )
             )
@@ -405,7 +413,11 @@ class CompiledSweep:
                 ],
             )
             res.closed += [
-                {"request": request_ref(c["id"]), "listing_id": c["listing_id"], "state": "not_applicable"}
+                {
+                    "request": request_ref(c["id"]),
+                    "listing_id": c["listing_id"],
+                    "state": "not_applicable",
+                }
                 for c in closed
             ]
         new_ids = self.triggers(d)
@@ -426,7 +438,10 @@ class CompiledSweep:
         if not found:
             return {}
         pks = sorted(found)
-        new_pks = sorted((pk for pk in pks if found[pk][0]["rid"] is None), key=lambda p: found[p][0]["listing_id"])
+        new_pks = sorted(
+            (pk for pk in pks if found[pk][0]["rid"] is None),
+            key=lambda p: found[p][0]["listing_id"],
+        )
         open_by = {pk: found[pk][0]["rid"] for pk in pks if found[pk][0]["rid"] is not None}
         provisional: dict[int, int] = {}
         if new_pks:
@@ -435,7 +450,11 @@ class CompiledSweep:
                 i = found[pk][0]
                 cat = pol.categories[i["program_category"]]
                 trusted = bool(i["trusted"])
-                days = pol.trusted.response_days if trusted and pol.trusted else pol.clocks.response_days
+                days = (
+                    pol.trusted.response_days
+                    if trusted and pol.trusted
+                    else pol.clocks.response_days
+                )
                 linked = i["has_facts"]
                 reqs = json.loads(i["f_reqs"]) if linked else list(cat.baseline)
                 fresh.append(
@@ -462,7 +481,11 @@ class CompiledSweep:
                 kinds = list(dict.fromkeys(t["kind"] for t in found[pk]))
                 history.append(
                     self._history(
-                        rid, "opened", None, {"triggers": kinds, "due": row["due"].isoformat()}, to_state="open"
+                        rid,
+                        "opened",
+                        None,
+                        {"triggers": kinds, "due": row["due"].isoformat()},
+                        to_state="open",
                     )
                 )
                 if row["requirements_basis"] == "baseline":
@@ -532,12 +555,20 @@ class CompiledSweep:
                 )
             if pk not in new_set:
                 kinds = list(dict.fromkeys(t["kind"] for t in found[pk]))
-                added.append(self._history(rid, "trigger_added", ",".join(kinds), {"triggers": kinds}))
+                added.append(
+                    self._history(rid, "trigger_added", ",".join(kinds), {"triggers": kinds})
+                )
                 res.updated.append(
-                    {"request": request_ref(rid), "listing_id": found[pk][0]["listing_id"], "added_triggers": kinds}
+                    {
+                        "request": request_ref(rid),
+                        "listing_id": found[pk][0]["listing_id"],
+                        "added_triggers": kinds,
+                    }
                 )
         have: set[tuple[int, str, str]] = set()
-        rids = sorted({r["request_id"] for r in trig_rows if r["request_id"] not in provisional.values()})
+        rids = sorted(
+            {r["request_id"] for r in trig_rows if r["request_id"] not in provisional.values()}
+        )
         for part in chunks(rids):
             have.update(
                 (a, b, c)
@@ -565,7 +596,10 @@ class CompiledSweep:
             for t in todo:
                 history.append(
                     self._history(
-                        rid, "reminded", str(t["d"]), {"days_before_due": t["d"], "due": r["due"].isoformat()}
+                        rid,
+                        "reminded",
+                        str(t["d"]),
+                        {"days_before_due": t["d"], "due": r["due"].isoformat()},
                     )
                 )
             notes.append(
@@ -608,7 +642,9 @@ class CompiledSweep:
                     pol, self.version, day, i, r["id"], r["listing_id"], r["due"], list(reqs)
                 ).to_dict()
                 actions.append(
-                    self._action(key, r["seller_org_id"], r["listing_pk"], r["id"], step.listing, state, why)
+                    self._action(
+                        key, r["seller_org_id"], r["listing_pk"], r["id"], step.listing, state, why
+                    )
                 )
                 notes.append(
                     {
@@ -618,7 +654,11 @@ class CompiledSweep:
                         "kind": "action",
                         "request_id": r["id"],
                         "listing_pk": r["listing_pk"],
-                        "payload": {"listing_id": r["listing_id"], "action": step.listing, "reasons": why},
+                        "payload": {
+                            "listing_id": r["listing_id"],
+                            "action": step.listing,
+                            "reasons": why,
+                        },
                     }
                 )
                 self.result.actions.append(
@@ -660,7 +700,8 @@ class CompiledSweep:
     def health(self, d: Any) -> None:
         s, day, pol = self.s, self.day, self.policy
         accounts = d.accounts.to_pylist()
-        new_rows, changed = [], []
+        new_rows: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
         for a in accounts:
             row = {
                 "seller_org_id": a["seller_org_id"],
@@ -674,7 +715,12 @@ class CompiledSweep:
             }
             (new_rows if a["is_new"] else changed).append(row)
             self.result.accounts.append(
-                {"seller": self.slug(a["seller_org_id"]), "score": a["score"], "band": a["band"], "state": a["state"]}
+                {
+                    "seller": self.slug(a["seller_org_id"]),
+                    "score": a["score"],
+                    "band": a["band"],
+                    "state": a["state"],
+                }
             )
         self.put(ACC, new_rows)
         if changed:
@@ -684,7 +730,15 @@ class CompiledSweep:
                 .values(
                     **{
                         k: bindparam(f"b_{k}")
-                        for k in ("since", "score", "band", "state", "trusted", "computed_on", "policy_version")
+                        for k in (
+                            "since",
+                            "score",
+                            "band",
+                            "state",
+                            "trusted",
+                            "computed_on",
+                            "policy_version",
+                        )
                     }
                 )
             )
@@ -694,21 +748,34 @@ class CompiledSweep:
         critical: dict[int, list[str]] = defaultdict(list)
         for c in d.critical.to_pylist():
             critical[c["seller_org_id"]].append(
-                f"violation {c['id']}" + (f" on {request_ref(c['request_id'])}" if c["request_id"] else "")
+                f"violation {c['id']}"
+                + (f" on {request_ref(c['request_id'])}" if c["request_id"] else "")
             )
         if suspend:
             actions, notes = [], []
             for sid in suspend:
                 why = R.suspension(pol, self.version, day, critical[sid], None).to_dict()
-                actions.append(self._action(f"suspend:{sid}:{day.isoformat()}", sid, None, None, "suspended", None, why))
-                self.result.actions.append({"seller": self.slug(sid), "action": "suspended", "reasons": why})
+                actions.append(
+                    self._action(
+                        f"suspend:{sid}:{day.isoformat()}", sid, None, None, "suspended", None, why
+                    )
+                )
+                self.result.actions.append(
+                    {"seller": self.slug(sid), "action": "suspended", "reasons": why}
+                )
             for lst in d.suspended.to_pylist():
-                why = R.suspension(pol, self.version, day, critical[lst["seller_org_id"]], lst["listing_id"]).to_dict()
+                why = R.suspension(
+                    pol, self.version, day, critical[lst["seller_org_id"]], lst["listing_id"]
+                ).to_dict()
                 key = f"suspend:{lst['seller_org_id']}:{day.isoformat()}:{lst['id']}"
                 actions.append(
-                    self._action(key, lst["seller_org_id"], lst["id"], None, "suppressed", lst["state"], why)
+                    self._action(
+                        key, lst["seller_org_id"], lst["id"], None, "suppressed", lst["state"], why
+                    )
                 )
-                self.result.actions.append({"listing_id": lst["listing_id"], "action": "suppressed", "reasons": why})
+                self.result.actions.append(
+                    {"listing_id": lst["listing_id"], "action": "suppressed", "reasons": why}
+                )
             for a in actions:
                 notes.append(
                     {
@@ -728,16 +795,30 @@ class CompiledSweep:
             for sid in lift:
                 why = R.unsuspension(pol, self.version, day, None).to_dict()
                 actions.append(
-                    self._action(f"unsuspend:{sid}:{day.isoformat()}", sid, None, None, "unsuspended", None, why)
+                    self._action(
+                        f"unsuspend:{sid}:{day.isoformat()}",
+                        sid,
+                        None,
+                        None,
+                        "unsuspended",
+                        None,
+                        why,
+                    )
                 )
-                self.result.actions.append({"seller": self.slug(sid), "action": "unsuspended", "reasons": why})
+                self.result.actions.append(
+                    {"seller": self.slug(sid), "action": "unsuspended", "reasons": why}
+                )
             for lst in d.lifted.to_pylist():
                 why = R.unsuspension(pol, self.version, day, lst["listing_id"]).to_dict()
                 key = f"unsuspend:{lst['seller_org_id']}:{day.isoformat()}:{lst['id']}"
                 actions.append(
-                    self._action(key, lst["seller_org_id"], lst["id"], None, "reinstated", "suppressed", why)
+                    self._action(
+                        key, lst["seller_org_id"], lst["id"], None, "reinstated", "suppressed", why
+                    )
                 )
-                self.result.actions.append({"listing_id": lst["listing_id"], "action": "reinstated", "reasons": why})
+                self.result.actions.append(
+                    {"listing_id": lst["listing_id"], "action": "reinstated", "reasons": why}
+                )
             self.put(A, actions)
 
 

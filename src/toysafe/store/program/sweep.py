@@ -1060,9 +1060,8 @@ class Sweep:
         """P10: a critical violation suspends the account and suppresses all its listings."""
         actions, notes, states = [], [], {}
         listings = self.s.execute(
-            select(L.c.id, L.c.listing_id, L.c.seller_org_id, L.c.state).where(
-                L.c.seller_org_id.in_(sellers), L.c.state.in_(("pending", "active"))
-            )
+            select(L.c.id, L.c.listing_id, L.c.seller_org_id, L.c.state)
+            .where(L.c.seller_org_id.in_(sellers), L.c.state.in_(("pending", "active")))
             .order_by(L.c.id)
         ).all()
         for sid in sellers:
@@ -1106,9 +1105,8 @@ class Sweep:
         them)."""
         held = select(Rq.c.listing_pk).where(Rq.c.state.in_(SELLER_OWES), Rq.c.due < self.day)
         listings = self.s.execute(
-            select(L.c.id, L.c.listing_id, L.c.seller_org_id, L.c.valid_until).where(
-                L.c.seller_org_id.in_(sellers), L.c.state == "suppressed", L.c.id.not_in(held)
-            )
+            select(L.c.id, L.c.listing_id, L.c.seller_org_id, L.c.valid_until)
+            .where(L.c.seller_org_id.in_(sellers), L.c.state == "suppressed", L.c.id.not_in(held))
             .order_by(L.c.id)
         ).all()
         actions, states = [], {}
