@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from sqlalchemy import Select, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
@@ -156,10 +157,57 @@ def read_arrow(s: Session, stmt: Select[Any], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def _conform(got: pa.Table, schema: pa.Schema) -> pa.Table:
+    """SQLite's dynamic types (dates as text, booleans as integers) as ``schema``."""
+    cols = []
+    for f, col in zip(schema, got.columns, strict=True):
+        if col.type == f.type:
+            cols.append(col)
+        elif pa.types.is_null(col.type) or col.null_count == len(col):
+            cols.append(pa.nulls(len(col), f.type))
+        elif pa.types.is_boolean(f.type):
+            cols.append(col.cast(pa.int64()).cast(f.type))
+        else:
+            cols.append(col.cast(f.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def _adbc_snapshot(s: Session, queries: dict[str, Select[Any]]) -> dict[str, pa.Table] | None:
+    """SQLite read straight into Arrow by the ADBC driver (C, no Python row objects), on a
+    second connection: the sweep holds the write lock (BEGIN IMMEDIATE) and has written nothing
+    to these tables yet, so that connection reads exactly what the sweep's transaction sees.
+    None when the driver is missing or the file is not a plain database file."""
+    try:
+        import adbc_driver_sqlite.dbapi as adbc
+    except ImportError:
+        return None
+    from toysafe.bulk.sweep import schema_of
+
+    conn = s.connection()
+    path = conn.engine.url.database
+    if not path or path == ":memory:":
+        return None
+    out: dict[str, pa.Table] = {}
+    with adbc.connect(f"file:{path}?mode=ro") as db, db.cursor() as cur:
+        cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": "1000000"})
+        for name, stmt in queries.items():
+            sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+            cur.execute(sql)
+            out[name] = _conform(cur.fetch_arrow_table(), schema_of(name))
+    return out
+
+
 def snapshot(s: Session) -> dict[str, pa.Table]:
     from toysafe.bulk.sweep import SNAPSHOT, schema_of
 
     q = _queries()
+    if s.connection().dialect.name == "sqlite":
+        try:
+            got = _adbc_snapshot(s, q)
+        except Exception:  # noqa: BLE001 - any driver trouble: the cursor path below
+            got = None
+        if got is not None:
+            return got
     return {name: read_arrow(s, q[name], schema_of(name)) for name in SNAPSHOT}
 
 
@@ -225,17 +273,15 @@ class CompiledSweep:
 
         kb = kb or default_kb()
         rules = fingerprint(kb)
-        lst = snap["listings"].to_pydict()
-        prods = snap["products"].to_pydict()
-        by_key = {
-            (o, k): i for i, o, k in zip(prods["id"], prods["org_id"], prods["sku"], strict=True)
-        }
-        linked = {p for p in lst["product_id"] if p is not None}
-        linked |= {
-            by_key[(o, k)]
-            for p, o, k in zip(lst["product_id"], lst["seller_org_id"], lst["sku"], strict=True)
-            if p is None and k is not None and (o, k) in by_key
-        }
+        lst = snap["listings"].select(["product_id", "seller_org_id", "sku"])
+        linked = set(pc.unique(lst.column("product_id").drop_null()).to_pylist())
+        unlinked = lst.filter(pc.and_(pc.is_null(lst["product_id"]), pc.is_valid(lst["sku"])))
+        if unlinked.num_rows and snap["products"].num_rows:
+            prods = snap["products"].rename_columns(["p_id", "seller_org_id", "sku"])
+            got = unlinked.select(["seller_org_id", "sku"]).join(
+                prods, ["seller_org_id", "sku"], join_type="inner"
+            )
+            linked |= set(got.column("p_id").to_pylist())
         self.stale: list[dict[str, Any]] = []
         self.stale_dates: list[dict[str, Any]] = []
         if not linked:
