@@ -166,14 +166,14 @@ def _rank(state: ir.StringValue) -> ir.IntegerValue:
     )
 
 
-def _hex8(h: ir.StringValue) -> ir.IntegerValue:
-    """The first 8 hex digits of ``h`` as an integer (no engine-specific hex parsing)."""
+def _hex8(h: ir.StringValue) -> ir.FloatingValue:
+    """The first 8 hex digits of ``h`` as a number (exact in a double: below 2^32), with no
+    engine-specific hex parsing and no 32-bit products (Spark's ANSI mode rejects overflow)."""
     digits = ibis.literal("0123456789abcdef")
-    total: ir.IntegerValue = ibis.literal(0, "int64")
+    total: ir.FloatingValue = ibis.literal(0.0, "float64")
     for i in range(8):
-        total = total + digits.find(h.substr(i, 1)).cast("int64") * ibis.literal(
-            16 ** (7 - i), "int64"
-        )
+        digit = digits.find(h.substr(i, 1)).cast("float64")
+        total = total + digit * ibis.literal(float(16 ** (7 - i)), "float64")
     return total
 
 
@@ -406,7 +406,7 @@ class Plan:
             ts = tier.select(t_seller=tier.seller_org_id, t_trusted=tier.trusted)
             j = _j(e, ts, [("seller_org_id", "t_seller")], "left")
             key = ibis.literal(f"{self.version}:") + j.listing_id + ibis.literal(f":{period}")
-            draw = _hex8(key.hexdigest("sha256")).cast("float64") / ibis.literal(
+            draw = _hex8(key.hexdigest("sha256")) / ibis.literal(
                 4294967296.0, "float64"
             )
             rate = ibis.ifelse(j.t_trusted.fill_null(False), trusted_rate, ra.rate).cast("float64")
