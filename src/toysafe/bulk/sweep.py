@@ -406,9 +406,7 @@ class Plan:
             ts = tier.select(t_seller=tier.seller_org_id, t_trusted=tier.trusted)
             j = _j(e, ts, [("seller_org_id", "t_seller")], "left")
             key = ibis.literal(f"{self.version}:") + j.listing_id + ibis.literal(f":{period}")
-            draw = _hex8(key.hexdigest("sha256")) / ibis.literal(
-                4294967296.0, "float64"
-            )
+            draw = _hex8(key.hexdigest("sha256")) / ibis.literal(4294967296.0, "float64")
             rate = ibis.ifelse(j.t_trusted.fill_null(False), trusted_rate, ra.rate).cast("float64")
             j = j.mutate(draw=draw, rate=rate).filter(lambda t: t.draw < t.rate)
             had = self._had(triggers, "random_audit")
