@@ -16,6 +16,7 @@ import typer.testing
 import yaml
 from hypothesis import settings as hypothesis_settings
 
+from tests.spark_fixtures import spark  # noqa: F401 - one Spark session for the run
 from tests.store_fixtures import db, empty_ws_env, store, ws_env  # noqa: F401 - fixtures for every test module
 from toysafe.core.law.assessment import Assessment
 from toysafe.core.law.engine import assess

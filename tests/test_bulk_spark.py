@@ -3,7 +3,6 @@ the per-item engine and to DuckDB. Few, large queries: each Spark query costs se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,19 +21,11 @@ from tests.test_bulk import (
     oracle,
     seeded_batch,
 )
-from toysafe.bulk.run import DuckDBBackend, SparkBackend, spark_session
+from toysafe.bulk.run import DuckDBBackend, SparkBackend
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed")
 
 pytestmark = pytest.mark.spark
-
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[SparkBackend]:
-    session = spark_session("local[2]", "toysafe-tests", shuffle_partitions=2)
-    session.sparkContext.setLogLevel("ERROR")
-    yield SparkBackend(session)
-    session.stop()
 
 
 def test_spark_agrees_with_the_engine_and_duckdb(spark: SparkBackend) -> None:

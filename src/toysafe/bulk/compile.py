@@ -665,6 +665,7 @@ def decisions(plan: Plan, products: ir.Table, components: ir.Table) -> ir.Table:
     return facts.select(
         "pid",
         "sku",
+        children=facts.children,
         certificate=certificate,
         toy_standard=toy_standard,
         **{c: facts[c].fill_null(False) for c in flags + warn},

@@ -8,10 +8,14 @@ per knowledge base and dialect.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
 import ibis
@@ -47,16 +51,62 @@ class Compiled:
 _CACHE: dict[tuple[int, str], tuple[KnowledgeBase, Compiled]] = {}
 
 
+def cache_dir() -> Path | None:
+    """Where compiled SQL is kept between runs: ``TOYSAFE_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/toysafe`` or ``~/.cache/toysafe``; ``TOYSAFE_CACHE_DIR=off`` keeps none."""
+    env = os.environ.get("TOYSAFE_CACHE_DIR")
+    if env == "off":
+        return None
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "toysafe"
+
+
+def sql_key(kb: KnowledgeBase, dialect: str) -> str:
+    """What the compiled SQL depends on: every rule and edition of ``kb``, the compiler's own
+    source, the table layout, the dialect, and the ibis and sqlglot versions."""
+    import sqlglot
+
+    from toysafe.bulk import compile as compile_mod
+    from toysafe.bulk import tables as tables_mod
+
+    rules = [r.model_dump(mode="json") for r in kb.requirements]
+    editions = [(e.id, e.effective_from.isoformat(), e.rank) for e in kb.editions]
+    h = hashlib.sha256()
+    h.update(json.dumps([rules, editions], sort_keys=True, default=str).encode())
+    for mod in (compile_mod, tables_mod):
+        h.update(Path(str(mod.__file__)).read_bytes())
+    h.update(f"{dialect}|{ibis.__version__}|{sqlglot.__version__}".encode())
+    return h.hexdigest()
+
+
 def compiled(kb: KnowledgeBase, dialect: str = "duckdb") -> Compiled:
-    """The plan for ``kb`` and its SQL in ``dialect`` (cached while ``kb`` lives)."""
+    """The plan for ``kb`` and its SQL in ``dialect``: cached while ``kb`` lives, and on disk
+    (``cache_dir``) by ``sql_key``, since building and compiling the expression costs seconds
+    and running it on a batch costs less."""
     hit = _CACHE.get((id(kb), dialect))
     if hit is not None and hit[0] is kb:
         return hit[1]
     plan = compile_kb(kb)
-    products = ibis.table(ibis.Schema.from_pyarrow(PRODUCTS_SCHEMA), name=PRODUCTS)
-    components = ibis.table(ibis.Schema.from_pyarrow(COMPONENTS_SCHEMA), name=COMPONENTS)
-    sql = ibis.to_sql(decisions(plan, products, components), dialect=dialect, pretty=False)
-    out = Compiled(plan, str(sql))
+    where = cache_dir()
+    path = where / "bulk-sql" / f"{sql_key(kb, dialect)}.sql" if where else None
+    sql: str | None = None
+    if path is not None and path.is_file():
+        sql = path.read_text()
+    if not sql:
+        products = ibis.table(ibis.Schema.from_pyarrow(PRODUCTS_SCHEMA), name=PRODUCTS)
+        components = ibis.table(ibis.Schema.from_pyarrow(COMPONENTS_SCHEMA), name=COMPONENTS)
+        sql = str(ibis.to_sql(decisions(plan, products, components), dialect=dialect, pretty=False))
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                tmp.write_text(sql)
+                os.replace(tmp, path)
+            except OSError:
+                pass  # a read-only home: compile every run, as before
+    out = Compiled(plan, sql)
     _CACHE[(id(kb), dialect)] = (kb, out)
     return out
 
@@ -218,6 +268,22 @@ def assess_flat(
     """Run the plan over flat tables; the contract's output rows, in input order."""
     c = compiled(kb, backend.dialect)
     return shape_output(c.plan, backend.run(c.sql, products, components))
+
+
+def assess_flat_raw(
+    kb: KnowledgeBase, products: pa.Table, components: pa.Table, backend: Backend
+) -> list[dict[str, Any]]:
+    """Like ``assess_flat``, as rows, with the children's-product flag (input order)."""
+    c = compiled(kb, backend.dialect)
+    flags = backend.run(c.sql, products, components)
+    shaped = shape_output(c.plan, flags).to_pylist()
+    order = np.argsort(
+        np.asarray(flags.column("pid").to_numpy(zero_copy_only=False)), kind="stable"
+    )
+    children = np.asarray(flags.column("children").to_numpy(zero_copy_only=False))[order]
+    for row, child in zip(shaped, children, strict=True):
+        row["children"] = bool(child)
+    return shaped
 
 
 def assess_nested(

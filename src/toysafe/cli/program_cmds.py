@@ -214,6 +214,11 @@ def complaints_import(
 # --- the sweep -------------------------------------------------------------------------------
 
 
+class SweepEngine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 class _Steps:
     """A progress bar over the sweep's steps (on a terminal only)."""
 
@@ -257,6 +262,17 @@ def sweep_cmd(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what the sweep would do; store nothing.")
     ] = False,
+    engine: Annotated[
+        SweepEngine | None,
+        typer.Option(
+            "--engine",
+            help="Compute the sweep as a compiled plan on DuckDB or Spark over a snapshot of "
+            "the tables (default: SQL in the workspace database).",
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None, typer.Option("--spark-master", help="Spark master URL (default local[2]).")
+    ] = None,
     workspace: Workspace = None,
 ) -> None:
     """Run the program for a date (P14): triggers, reminders, the ladder, health, the tier."""
@@ -266,10 +282,26 @@ def sweep_cmd(
     day = parse_as_of(as_of)
     if policy is not None and not dry_run:
         fail("--policy: a candidate policy is only tried with --dry-run (load it to use it)")
+    if spark_master and engine is not SweepEngine.spark:
+        fail("--spark-master: only with --engine spark")
     candidate = run(read_policy, policy) if policy is not None else None
     store = open_store(workspace)
-    with _Steps(7) as steps:
-        result = run(sweep, store, day, actor(), candidate, dry_run, steps)
+    session = None
+    if engine is SweepEngine.spark:
+        try:
+            import pyspark  # noqa: F401
+        except ImportError:  # pragma: no cover - depends on the extra
+            fail("--engine spark needs the 'spark' extra: pip install 'toysafe[spark]'")
+        from toysafe.bulk.run import spark_session
+
+        session = spark_session(spark_master or "local[2]", "toysafe-sweep")
+    name = engine.value if engine is not None else None
+    try:
+        with _Steps(8 if engine else 7) as steps:
+            result = run(sweep, store, day, actor(), candidate, dry_run, steps, None, name, session)
+    finally:
+        if session is not None:
+            session.stop()
     doc = result.to_dict()
     if fmt is Fmt.json:
         emit(doc)

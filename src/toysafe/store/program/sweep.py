@@ -131,8 +131,13 @@ def sweep(
     dry_run: bool = False,
     progress: Progress | None = None,
     kb: KnowledgeBase | None = None,
+    engine: str | None = None,
+    spark_session: Any = None,
 ) -> SweepResult:
-    """Run the sweep for ``as_of`` in one transaction; a dry run rolls it back at the end."""
+    """Run the sweep for ``as_of`` in one transaction; a dry run rolls it back at the end.
+
+    ``engine`` (``duckdb`` or ``spark``) computes the same decisions as a compiled plan over a
+    snapshot of the tables and writes the change set back in bulk (``compiled_sweep``)."""
     with store.sessions() as s:
         tx = s.begin()
         try:
@@ -140,7 +145,15 @@ def sweep(
             if candidate is not None:
                 policies.load(s, candidate, as_of, actor)
             version, policy = policies.get(s)
-            result = Sweep(s, as_of, actor, version, policy, progress or (lambda _: None)).run(kb)
+            steps = progress or (lambda _: None)
+            if engine is None:
+                result = Sweep(s, as_of, actor, version, policy, steps).run(kb)
+            else:
+                from toysafe.store.program.compiled_sweep import CompiledSweep
+
+                result = CompiledSweep(
+                    s, as_of, actor, version, policy, steps, engine, spark_session
+                ).run(kb)
             result.dry_run = dry_run
             if dry_run:
                 tx.rollback()
@@ -349,6 +362,7 @@ class Sweep:
             select(Rq.c.id, Rq.c.state, Rq.c.listing_pk, L.c.listing_id)
             .join(L, L.c.id == Rq.c.listing_pk)
             .where(Rq.c.state.in_(OPEN_STATES), L.c.in_scope == false())
+            .order_by(Rq.c.id)
         ).all()
         if gone:
             ids = [g.id for g in gone]
@@ -510,6 +524,7 @@ class Sweep:
                     ),
                     ~self._had(TriggerKind.rule_change, ref),
                 )
+                .order_by(L.c.id, RD.c.requirement, RD.c.effective)
             )
             for pk, req, eff in rows:
                 out[pk].append(
@@ -770,6 +785,7 @@ class Sweep:
                 Rq.c.due > self.day,
                 Rq.c.due <= self.day + timedelta(days=max(days)),
             )
+            .order_by(Rq.c.id)
         ).all()
         if not rows:
             return
@@ -1044,9 +1060,9 @@ class Sweep:
         """P10: a critical violation suspends the account and suppresses all its listings."""
         actions, notes, states = [], [], {}
         listings = self.s.execute(
-            select(L.c.id, L.c.listing_id, L.c.seller_org_id, L.c.state).where(
-                L.c.seller_org_id.in_(sellers), L.c.state.in_(("pending", "active"))
-            )
+            select(L.c.id, L.c.listing_id, L.c.seller_org_id, L.c.state)
+            .where(L.c.seller_org_id.in_(sellers), L.c.state.in_(("pending", "active")))
+            .order_by(L.c.id)
         ).all()
         for sid in sellers:
             why = R.suspension(self.policy, self.version, self.day, critical[sid], None).to_dict()
@@ -1089,9 +1105,9 @@ class Sweep:
         them)."""
         held = select(Rq.c.listing_pk).where(Rq.c.state.in_(SELLER_OWES), Rq.c.due < self.day)
         listings = self.s.execute(
-            select(L.c.id, L.c.listing_id, L.c.seller_org_id, L.c.valid_until).where(
-                L.c.seller_org_id.in_(sellers), L.c.state == "suppressed", L.c.id.not_in(held)
-            )
+            select(L.c.id, L.c.listing_id, L.c.seller_org_id, L.c.valid_until)
+            .where(L.c.seller_org_id.in_(sellers), L.c.state == "suppressed", L.c.id.not_in(held))
+            .order_by(L.c.id)
         ).all()
         actions, states = [], {}
         for sid in sellers:
