@@ -1,0 +1,680 @@
+"""The reviewer console in the store: the queue of requests that need a person (a few set-based
+queries, ordered in Python by the pure risk key), claims, releases, escalations and internal
+notes (each one transaction: the assignment, an append-only log or note row and a program
+event with the actor), the evidence of one request side by side, the backlog over time, and
+the marketplace admin's policy versions, diffs and dry runs.
+
+Nothing here is written to a request's seller-visible history: claims, escalations and notes
+are the marketplace's own business (the review page merges them into the history it shows).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from toysafe.core.law.engine import assess
+from toysafe.core.law.profile import Profile
+from toysafe.core.program import queue as q
+from toysafe.core.program.decisions import Refusal
+from toysafe.core.program.model import parse_request_ref, request_ref
+from toysafe.core.program.policy import Policy, diff
+from toysafe.io.errors import InputError
+from toysafe.io.kb import default_kb
+from toysafe.store import models as m
+from toysafe.store.db import Store
+from toysafe.store.program import models as pm
+from toysafe.store.program import policies, views
+from toysafe.store.program import review_models as rm
+from toysafe.store.program.casework import NotFound
+from toysafe.store.program.feeds import table
+
+Rq = table(pm.Request)
+L = table(pm.ProgramListing)
+T = table(pm.RequestTrigger)
+H = table(pm.RequestHistory)
+FI = table(pm.Finding)
+C = table(pm.Complaint)
+ACC = table(pm.AccountRow)
+ORG = table(m.Organization)
+RA = table(rm.ReviewAssignment)
+MAX_NOTE = 4000
+MAX_REASON = 500
+DEFAULT_COMPLAINT_WINDOW = 90
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One request of the queue: the facts the order rests on, and what the page shows."""
+
+    facts: q.QueueFacts
+    ref: str
+    seller: str
+    listing_id: str
+    title: str | None
+    claimed_by: str | None
+    claimed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    state: str | None = None
+    trigger: str | None = None
+    seller: str | None = None
+    queue: str | None = None
+    text: str | None = None  # a request id, a listing id, or words of the title
+    claimed: str | None = None  # "me", "unclaimed", "claimed"
+
+    def matches(self, row: QueueRow, me: str | None) -> bool:
+        f = row.facts
+        if self.state and f.state != self.state:
+            return False
+        if self.trigger and self.trigger not in f.triggers:
+            return False
+        if self.seller and row.seller != self.seller:
+            return False
+        if self.queue and f.queue != self.queue:
+            return False
+        if self.claimed == "me" and row.claimed_by != me:
+            return False
+        if self.claimed == "unclaimed" and row.claimed_by is not None:
+            return False
+        if self.claimed == "claimed" and row.claimed_by is None:
+            return False
+        if self.text:
+            needle = self.text.strip().lower()
+            hay = (row.ref.lower(), row.listing_id.lower(), (row.title or "").lower())
+            if not (needle == hay[0] or needle in hay[1] or needle in hay[2]):
+                return False
+        return True
+
+
+def _visible(column: Any, sellers: Collection[int] | None) -> ColumnElement[bool]:
+    return true() if sellers is None else column.in_(sorted(sellers))
+
+
+def _queue_of(queue: str | None) -> str:
+    return queue or "standard"
+
+
+def load_queue(
+    s: Session, as_of: date, policy: Policy, sellers: Collection[int] | None
+) -> list[QueueRow]:
+    """Every request that needs a person among ``sellers`` (None: all), with its facts:
+    four queries whatever the number of requests."""
+    in_queue = and_(Rq.c.state.in_(q.QUEUE_STATES), _visible(Rq.c.seller_org_id, sellers))
+    ids = select(Rq.c.id).where(in_queue)
+    window = (
+        policy.triggers.complaints.window_days
+        if policy.triggers.complaints
+        else DEFAULT_COMPLAINT_WINDOW
+    )
+    complaints = (
+        select(C.c.listing_id, func.count().label("n"))
+        .where(C.c.received_on > as_of - timedelta(days=window), C.c.received_on <= as_of)
+        .group_by(C.c.listing_id)
+        .subquery()
+    )
+    arrived = (
+        select(H.c.request_id, func.max(H.c.on).label("since"))
+        .where(H.c.request_id.in_(ids), H.c.to_state.in_(q.QUEUE_STATES))
+        .group_by(H.c.request_id)
+        .subquery()
+    )
+    rows = s.execute(
+        select(
+            Rq.c.id,
+            Rq.c.state,
+            Rq.c.opened,
+            Rq.c.due,
+            L.c.listing_id,
+            L.c.title,
+            L.c.min_age_months,
+            ORG.c.slug,
+            ACC.c.band,
+            RA.c.queue,
+            RA.c.queue_since,
+            RA.c.claimed_by,
+            RA.c.claimed_at,
+            arrived.c.since,
+            func.coalesce(complaints.c.n, 0).label("complaints"),
+        )
+        .join(L, L.c.id == Rq.c.listing_pk)
+        .join(ORG, ORG.c.id == Rq.c.seller_org_id)
+        .outerjoin(ACC, ACC.c.seller_org_id == Rq.c.seller_org_id)
+        .outerjoin(RA, RA.c.request_id == Rq.c.id)
+        .outerjoin(arrived, arrived.c.request_id == Rq.c.id)
+        .outerjoin(complaints, complaints.c.listing_id == L.c.listing_id)
+        .where(in_queue)
+    ).all()
+    triggers: dict[int, list[str]] = defaultdict(list)
+    for rid, kind in s.execute(
+        select(T.c.request_id, T.c.kind).where(T.c.request_id.in_(ids)).order_by(T.c.id)
+    ):
+        if kind not in triggers[rid]:
+            triggers[rid].append(kind)
+    forged = set(
+        s.scalars(
+            select(FI.c.request_id)
+            .where(FI.c.request_id.in_(ids), FI.c.code == "forged_or_altered")
+            .distinct()
+        )
+    )
+    out = []
+    for r in rows:
+        queue = _queue_of(r.queue)
+        since = r.queue_since if queue == "senior" and r.queue_since else r.since
+        facts = q.QueueFacts(
+            request_id=r.id,
+            state=r.state,
+            opened=r.opened,
+            due=r.due,
+            triggers=tuple(triggers[r.id]),
+            forgery=r.id in forged,
+            min_age_months=r.min_age_months,
+            complaints=int(r.complaints),
+            seller_band=r.band,
+            queue=queue,
+            waiting_since=since or r.opened,
+        )
+        out.append(
+            QueueRow(
+                facts, request_ref(r.id), r.slug, r.listing_id, r.title, r.claimed_by, r.claimed_at
+            )
+        )
+    return out
+
+
+def sla_days(policy: Policy) -> dict[str, int]:
+    return {name: policy.review.sla_days(name) for name in q.QUEUES}
+
+
+@dataclass
+class QueuePage:
+    """One page of the queue, in risk order, with the totals of the whole (visible) queue."""
+
+    as_of: date
+    policy_version: int
+    sla_days: dict[str, int]
+    items: list[dict[str, Any]]
+    total: int  # after the filter
+    page: int
+    per_page: int
+    queue_sizes: dict[str, int] = field(default_factory=dict)
+    breaches: dict[str, int] = field(default_factory=dict)
+    by_trigger: dict[str, int] = field(default_factory=dict)
+    sellers: list[str] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "toysafe/review-queue@1",
+            "as_of": self.as_of.isoformat(),
+            "policy_version": self.policy_version,
+            "sla_days": self.sla_days,
+            "queues": {
+                k: {"size": self.queue_sizes.get(k, 0), "breaches": self.breaches.get(k, 0)}
+                for k in self.sla_days
+            },
+            "by_trigger": self.by_trigger,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "pages": self.pages,
+            "items": self.items,
+        }
+
+
+def item_dict(row: QueueRow, r: q.Risk, sla: dict[str, int], as_of: date) -> dict[str, Any]:
+    f = row.facts
+    return {
+        "request": row.ref,
+        "seller": row.seller,
+        "listing_id": row.listing_id,
+        "title": row.title,
+        "state": f.state,
+        "opened": f.opened.isoformat(),
+        "due": f.due.isoformat(),
+        "triggers": list(f.triggers),
+        "queue": f.queue,
+        "waiting_since": f.waiting_since.isoformat() if f.waiting_since else None,
+        "waiting_days": q.waiting_days(f, as_of),
+        "sla_breached": q.breached(f, sla, as_of),
+        "claimed_by": row.claimed_by,
+        "claimed_at": row.claimed_at.isoformat() if row.claimed_at else None,
+        "risk": {
+            "priority": r.priority.name,
+            "exposure": r.exposure,
+            "factors": [
+                {"code": x.code, "points": x.points, "facts": dict(x.facts)} for x in r.factors
+            ],
+        },
+    }
+
+
+def queue_page(
+    s: Session,
+    as_of: date,
+    sellers: Collection[int] | None,
+    filt: QueueFilter,
+    me: str | None,
+    page: int = 1,
+    per_page: int = 25,
+) -> QueuePage:
+    version, policy = policies.get(s)
+    sla = sla_days(policy)
+    rows = load_queue(s, as_of, policy, sellers)
+    facts = [r.facts for r in rows]
+    by_id = {r.facts.request_id: r for r in rows}
+    chosen = [(by_id[f.request_id], k) for f, k in q.ordered(facts)]
+    shown = [(row, k) for row, k in chosen if filt.matches(row, me)]
+    start = (page - 1) * per_page
+    items = [item_dict(row, k, sla, as_of) for row, k in shown[start : start + per_page]]
+    kinds: Counter[str] = Counter(t for f in facts for t in f.triggers)
+    return QueuePage(
+        as_of=as_of,
+        policy_version=version,
+        sla_days=sla,
+        items=items,
+        total=len(shown),
+        page=page,
+        per_page=per_page,
+        queue_sizes={k: sum(1 for f in facts if f.queue == k) for k in sla},
+        breaches=q.breaches(facts, sla, as_of),
+        by_trigger=dict(sorted(kinds.items())),
+        sellers=sorted({r.seller for r in rows}),
+    )
+
+
+def backlog(
+    s: Session, sellers: Collection[int] | None, first: date, last: date
+) -> list[q.BacklogPoint]:
+    """The queue's backlog for each day from ``first`` to ``last`` against its SLA: from the
+    requests' history, a stay in the queue starts when a request reaches a queue state and ends
+    when it leaves (the SLA of the request's queue today)."""
+    _, policy = policies.get(s)
+    sla = sla_days(policy)
+    concerned = select(Rq.c.id).where(
+        _visible(Rq.c.seller_org_id, sellers),
+        or_(Rq.c.state.in_(q.QUEUE_STATES), Rq.c.closed_on >= first),
+    )
+    queues = dict(
+        s.execute(select(RA.c.request_id, RA.c.queue).where(RA.c.request_id.in_(concerned))).all()
+    )
+    rows = s.execute(
+        select(H.c.request_id, H.c.on, H.c.from_state, H.c.to_state)
+        .where(
+            H.c.request_id.in_(concerned),
+            H.c.on <= last,
+            or_(H.c.to_state.in_(q.QUEUE_STATES), H.c.from_state.in_(q.QUEUE_STATES)),
+        )
+        .order_by(H.c.request_id, H.c.id)
+    ).all()
+    stays: list[q.Stay] = []
+    open_since: dict[int, date] = {}
+    for rid, on, _, to_state in rows:
+        inside = to_state in q.QUEUE_STATES
+        if inside and rid not in open_since:
+            open_since[rid] = on
+        elif not inside and to_state is not None and rid in open_since:
+            stays.append(q.Stay(open_since.pop(rid), on, sla[_queue_of(queues.get(rid))]))
+    for rid, start in open_since.items():
+        stays.append(q.Stay(start, None, sla[_queue_of(queues.get(rid))]))
+    return q.backlog(stays, first, last)
+
+
+# --- claims, releases, escalations, notes -----------------------------------------------------
+
+
+class Desk:
+    """A reviewer's actions on the queue; each method is one transaction."""
+
+    def __init__(self, store: Store, actor: str, admin: bool = False) -> None:
+        self.store = store
+        self.actor = actor
+        self.admin = admin
+
+    def _request(self, s: Session, ref: str) -> pm.Request:
+        try:
+            number = parse_request_ref(ref)
+        except ValueError as e:
+            raise NotFound(f"REQUEST: {e}") from None
+        req = s.scalar(select(pm.Request).where(pm.Request.id == number).with_for_update())
+        if req is None:
+            raise NotFound(f"REQUEST: no request {ref}")
+        return req
+
+    def _awaiting(self, req: pm.Request) -> None:
+        if req.state not in q.QUEUE_STATES:
+            raise Refusal(
+                "not_awaiting_review",
+                f"request {request_ref(req.id)} is {req.state}: it is not waiting for a reviewer",
+            )
+
+    def _assignment(self, s: Session, req: pm.Request) -> rm.ReviewAssignment:
+        row = s.get(rm.ReviewAssignment, req.id)
+        if row is None:
+            row = rm.ReviewAssignment(request_id=req.id, queue="standard")
+            s.add(row)
+        return row
+
+    def _record(
+        self,
+        s: Session,
+        req: pm.Request,
+        as_of: date,
+        now: datetime,
+        action: str,
+        queue: str,
+        reason: str | None = None,
+    ) -> None:
+        s.add(
+            rm.ReviewLog(
+                request_id=req.id,
+                on=as_of,
+                at=now,
+                actor=self.actor,
+                action=action,
+                queue=queue,
+                reason=reason,
+            )
+        )
+        detail: dict[str, Any] = {"queue": queue}
+        if reason is not None:
+            detail["reason"] = reason
+        self._event(s, req, as_of, f"review.{action}", detail)
+
+    def _event(
+        self, s: Session, req: pm.Request, as_of: date, kind: str, detail: dict[str, Any]
+    ) -> None:
+        s.add(
+            pm.ProgramEvent(
+                on=as_of,
+                actor=self.actor,
+                kind=kind,
+                subject=request_ref(req.id),
+                policy_version=req.policy_version,
+                detail=detail,
+            )
+        )
+
+    @staticmethod
+    def _state(row: rm.ReviewAssignment, ref: str) -> dict[str, Any]:
+        return {
+            "request": ref,
+            "queue": row.queue,
+            "queue_since": row.queue_since.isoformat() if row.queue_since else None,
+            "claimed_by": row.claimed_by,
+            "claimed_at": row.claimed_at.isoformat() if row.claimed_at else None,
+        }
+
+    def claim(self, ref: str, as_of: date) -> dict[str, Any]:
+        """Take a request: the claim is refused while someone else holds it."""
+        now = datetime.now(UTC)
+        with self.store.transaction() as s:
+            req = self._request(s, ref)
+            self._awaiting(req)
+            row = self._assignment(s, req)
+            if row.claimed_by == self.actor:
+                return self._state(row, ref)  # claiming one's own claim again changes nothing
+            if row.claimed_by is not None:
+                raise Refusal("claimed_by_other", f"request {ref} is claimed by {row.claimed_by}")
+            row.claimed_by, row.claimed_at, row.claimed_on, row.updated_at = (
+                self.actor,
+                now,
+                as_of,
+                now,
+            )
+            self._record(s, req, as_of, now, "claimed", row.queue)
+            s.flush()
+            return self._state(row, ref)
+
+    def release(self, ref: str, as_of: date) -> dict[str, Any]:
+        """Give a claimed request back to its queue (the claimer, or an admin)."""
+        now = datetime.now(UTC)
+        with self.store.transaction() as s:
+            req = self._request(s, ref)
+            row = self._assignment(s, req)
+            if row.claimed_by is None:
+                raise Refusal("not_claimed", f"request {ref} is not claimed")
+            if row.claimed_by != self.actor and not self.admin:
+                raise Refusal("claimed_by_other", f"request {ref} is claimed by {row.claimed_by}")
+            held_by = row.claimed_by
+            row.claimed_by, row.claimed_at, row.claimed_on, row.updated_at = None, None, None, now
+            self._record(s, req, as_of, now, "released", row.queue, f"held by {held_by}")
+            s.flush()
+            return self._state(row, ref)
+
+    def escalate(self, ref: str, reason: str, as_of: date) -> dict[str, Any]:
+        """Send a request to the senior queue with a reason; the claim ends with it."""
+        text = reason.strip()
+        if not text:
+            raise InputError("reason: say why the request goes to the senior queue")
+        if len(text) > MAX_REASON:
+            raise InputError(f"reason: at most {MAX_REASON} characters")
+        now = datetime.now(UTC)
+        with self.store.transaction() as s:
+            req = self._request(s, ref)
+            self._awaiting(req)
+            row = self._assignment(s, req)
+            if row.queue == "senior":
+                raise Refusal("already_escalated", f"request {ref} is in the senior queue")
+            if row.claimed_by not in (None, self.actor) and not self.admin:
+                raise Refusal("claimed_by_other", f"request {ref} is claimed by {row.claimed_by}")
+            row.queue, row.queue_since = "senior", as_of
+            row.claimed_by, row.claimed_at, row.claimed_on, row.updated_at = None, None, None, now
+            self._record(s, req, as_of, now, "escalated", "senior", text)
+            s.flush()
+            return self._state(row, ref)
+
+    def note(self, ref: str, body: str, as_of: date) -> dict[str, Any]:
+        """An internal note (never shown to the seller)."""
+        text = body.strip()
+        if not text:
+            raise InputError("body: the note is empty")
+        if len(text) > MAX_NOTE:
+            raise InputError(f"body: at most {MAX_NOTE} characters")
+        now = datetime.now(UTC)
+        with self.store.transaction() as s:
+            req = self._request(s, ref)
+            note = rm.ReviewNote(request_id=req.id, on=as_of, at=now, actor=self.actor, body=text)
+            s.add(note)
+            s.flush()
+            # The event names the note, not its words: notes stay in their own table.
+            self._event(s, req, as_of, "review.note", {"note": note.id})
+            return note_dict(note)
+
+
+def note_dict(n: rm.ReviewNote) -> dict[str, Any]:
+    return {"id": n.id, "on": n.on.isoformat(), "at": n.at.isoformat(), "actor": n.actor,
+            "body": n.body}  # fmt: skip
+
+
+def review_state(s: Session, request_id: int) -> dict[str, Any]:
+    """The marketplace-only part of a request: queue, claim, the review log and the notes."""
+    row = s.get(rm.ReviewAssignment, request_id)
+    log = s.scalars(
+        select(rm.ReviewLog).where(rm.ReviewLog.request_id == request_id).order_by(rm.ReviewLog.id)
+    ).all()
+    notes = s.scalars(
+        select(rm.ReviewNote)
+        .where(rm.ReviewNote.request_id == request_id)
+        .order_by(rm.ReviewNote.id)
+    ).all()
+    return {
+        "format": "toysafe/review@1",
+        "request": request_ref(request_id),
+        "queue": row.queue if row else "standard",
+        "queue_since": row.queue_since.isoformat() if row and row.queue_since else None,
+        "claimed_by": row.claimed_by if row else None,
+        "claimed_at": row.claimed_at.isoformat() if row and row.claimed_at else None,
+        "log": [
+            {
+                "on": x.on.isoformat(),
+                "at": x.at.isoformat(),
+                "actor": x.actor,
+                "action": x.action,
+                "queue": x.queue,
+                "reason": x.reason,
+            }  # fmt: skip
+            for x in log
+        ],
+        "notes": [note_dict(n) for n in notes],
+    }
+
+
+# --- one request's evidence side by side ------------------------------------------------------
+
+
+LISTING_FIELDS = ("listing_id", "title", "brand", "model", "category", "min_age_months",
+                  "cautionary_statement", "listed_on", "sku", "state")  # fmt: skip
+
+
+def evidence(s: Session, request_id: int, as_of: date) -> dict[str, Any]:
+    """What a reviewer compares: the request (marketplace view), the listing's attributes, the
+    latest submission's reports and certificate (or the TIC's validation), toysafe's
+    assessment of the submitted (else the linked) profile, and where each finding of the
+    latest pre-check points."""
+    (doc,) = views.requests(s, as_of, ids=[request_id])
+    req = s.get(pm.Request, request_id)
+    assert req is not None
+    listing = s.get(pm.ProgramListing, req.listing_pk)
+    assert listing is not None
+    sub = s.scalar(
+        select(pm.Submission)
+        .where(pm.Submission.request_id == request_id)
+        .order_by(pm.Submission.id.desc())
+        .limit(1)
+    )
+    findings = [f for f in doc["findings"] if sub is None or f["submission"] in (sub.id, None)]
+    marks: dict[str, set[str]] = defaultdict(set)
+    shown = []
+    for f in findings:
+        facts = dict(f["facts"]) if isinstance(f["facts"], list) else dict(f["facts"] or {})
+        where = q.targets(f["code"], f["requirement"], facts)
+        for t in where:
+            marks[t.pane].add(t.key)
+        shown.append({**f, "facts": facts, "targets": sorted(f"{t.pane}:{t.key}" for t in where)})
+    profile_doc = (sub.profile if sub else None) or _linked_profile(s, listing.product_id)
+    assessment = None
+    if profile_doc:
+        try:
+            a = assess(
+                Profile.model_validate(profile_doc),
+                default_kb(),
+                sub.submitted_on if sub else as_of,
+            )
+            assessment = {
+                "sku": a.sku,
+                "children_product": a.children_product,
+                "certificate": str(a.certificate),
+                "requirements": [
+                    {
+                        "id": r.id,
+                        "title": r.title,
+                        "citation": r.citation,
+                        "third_party_testing": r.third_party_testing,
+                    }  # fmt: skip
+                    for r in a.requirements
+                ],
+                "warnings": [w.key for w in a.warnings],
+            }
+        except (ValueError, InputError):
+            assessment = None
+    return {
+        "request": doc,
+        "listing": {k: _plain(getattr(listing, k)) for k in LISTING_FIELDS},
+        "submission": None
+        if sub is None
+        else {
+            "id": sub.id,
+            "on": sub.submitted_on.isoformat(),
+            "channel": sub.channel,
+            "actor": sub.actor,
+            "outcome": sub.outcome,
+            "reports": sub.reports or [],
+            "certificate": sub.certificate,
+            "validation": sub.validation,
+        },
+        "assessment": assessment,
+        "findings": shown,
+        "marks": {k: sorted(v) for k, v in marks.items()},
+    }
+
+
+def _plain(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, date) else v
+
+
+def _linked_profile(s: Session, product_id: int | None) -> dict[str, Any] | None:
+    if product_id is None:
+        return None
+    doc = s.scalar(
+        select(m.ProductVersion.profile)
+        .join(m.Product, m.Product.id == m.ProductVersion.product_id)
+        .where(m.Product.id == product_id, m.ProductVersion.version == m.Product.latest_version)
+    )
+    return dict(doc) if doc else None
+
+
+# --- the marketplace admin: policy versions, diffs, dry runs -----------------------------------
+
+
+def policy_versions(s: Session) -> list[dict[str, Any]]:
+    rows = s.execute(
+        select(
+            pm.PolicyVersion.version,
+            pm.PolicyVersion.digest,
+            pm.PolicyVersion.marketplace,
+            pm.PolicyVersion.loaded_on,
+            pm.PolicyVersion.loaded_by,
+        ).order_by(pm.PolicyVersion.version.desc())
+    ).all()
+    return [
+        {
+            "version": r.version,
+            "digest": r.digest,
+            "marketplace": r.marketplace,
+            "loaded_on": r.loaded_on.isoformat(),
+            "loaded_by": r.loaded_by,
+        }  # fmt: skip
+        for r in rows
+    ]
+
+
+def policy_diff(s: Session, a: int, b: int) -> list[dict[str, Any]]:
+    """Every key that differs from version ``a`` to version ``b`` (InputError naming the
+    version that does not exist)."""
+    _, pa = policies.get(s, a)
+    _, pb = policies.get(s, b)
+    return diff(pa, pb)
+
+
+def dry_run(store: Store, candidate: Policy, as_of: date, actor: str) -> dict[str, Any]:
+    """What the candidate policy would do today (the sweep's own dry run: nothing is stored)."""
+    from toysafe.store.program.sweep import sweep
+
+    with store.reader() as s:
+        current = policies.current(s)
+    result = sweep(store, as_of, actor, candidate, dry_run=True)
+    actions = Counter(a["action"] for a in result.actions)
+    return {
+        "as_of": as_of.isoformat(),
+        "requests": len(result.opened),
+        "suppressions": actions.get("suppressed", 0),
+        "updated": len(result.updated),
+        "reminded": len(result.reminded),
+        "actions": dict(sorted(actions.items())),
+        "diff": diff(current[1], candidate) if current else [],
+        "compared_with": current[0] if current else None,
+        "opened": result.opened[:50],
+    }
