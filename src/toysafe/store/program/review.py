@@ -250,7 +250,7 @@ def item_dict(row: QueueRow, r: q.Risk, sla: dict[str, int], as_of: date) -> dic
         "waiting_days": q.waiting_days(f, as_of),
         "sla_breached": q.breached(f, sla, as_of),
         "claimed_by": row.claimed_by,
-        "claimed_at": row.claimed_at.isoformat() if row.claimed_at else None,
+        "claimed_at": iso_at(row.claimed_at),
         "risk": {
             "priority": r.priority.name,
             "exposure": r.exposure,
@@ -414,7 +414,7 @@ class Desk:
             "queue": row.queue,
             "queue_since": row.queue_since.isoformat() if row.queue_since else None,
             "claimed_by": row.claimed_by,
-            "claimed_at": row.claimed_at.isoformat() if row.claimed_at else None,
+            "claimed_at": iso_at(row.claimed_at),
         }
 
     def claim(self, ref: str, as_of: date) -> dict[str, Any]:
@@ -495,7 +495,7 @@ class Desk:
 
 
 def note_dict(n: rm.ReviewNote) -> dict[str, Any]:
-    return {"id": n.id, "on": n.on.isoformat(), "at": n.at.isoformat(), "actor": n.actor,
+    return {"id": n.id, "on": n.on.isoformat(), "at": iso_at(n.at), "actor": n.actor,
             "body": n.body}  # fmt: skip
 
 
@@ -516,11 +516,11 @@ def review_state(s: Session, request_id: int) -> dict[str, Any]:
         "queue": row.queue if row else "standard",
         "queue_since": row.queue_since.isoformat() if row and row.queue_since else None,
         "claimed_by": row.claimed_by if row else None,
-        "claimed_at": row.claimed_at.isoformat() if row and row.claimed_at else None,
+        "claimed_at": iso_at(row.claimed_at) if row else None,
         "log": [
             {
                 "on": x.on.isoformat(),
-                "at": x.at.isoformat(),
+                "at": iso_at(x.at),
                 "actor": x.actor,
                 "action": x.action,
                 "queue": x.queue,
@@ -609,6 +609,13 @@ def evidence(s: Session, request_id: int, as_of: date) -> dict[str, Any]:
         "findings": shown,
         "marks": {k: sorted(v) for k, v in marks.items()},
     }
+
+
+def iso_at(v: datetime | None) -> str | None:
+    """A stored moment as ISO 8601 in UTC (SQLite gives them back without their zone)."""
+    if v is None:
+        return None
+    return (v if v.tzinfo else v.replace(tzinfo=UTC)).isoformat()
 
 
 def _plain(v: Any) -> Any:
