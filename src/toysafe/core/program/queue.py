@@ -222,7 +222,8 @@ def targets(code: str, requirement: str | None, facts: Mapping[str, Any]) -> set
     if code == "certificate_element_missing" or (
         code == "forged_or_altered" and facts.get("document") != "report"
     ):
-        out.add(Target("certificate", str(facts.get("element") or "*")))
+        element = facts.get("element") or ("signature" if "signature" in facts else "*")
+        out.add(Target("certificate", str(element)))
     if requirement:
         out.add(Target("assessment", requirement))
     if code == "warning_mismatch":
