@@ -262,3 +262,43 @@ def test_risk_puts_missing_ages_and_weak_bands_forward() -> None:
     no_age = q.QueueFacts(2, "submitted", DAY, DAY, (), False, None, 0, "healthy")
     weak = q.QueueFacts(3, "submitted", DAY, DAY, (), False, 60, 0, "deactivation_eligible")
     assert [f.request_id for f, _ in q.ordered([base, no_age, weak])] == [2, 3, 1]
+
+
+def test_the_sql_order_is_the_pure_risk_order(store: Store) -> None:
+    """Random requests (ages, complaints, bands, forgeries, complaint triggers, due dates):
+    the order the database gives is the order of core.program.queue.risk on the same facts."""
+    import random
+
+    from tests.program_seed import org_id
+
+    rng = random.Random(5)
+    seed_policy(store)
+    sellers = [f"s{i}" for i in range(4)]
+    with store.transaction() as s:
+        for i, band in enumerate(("healthy", "at_risk", "deactivation_eligible", None)):
+            if band:
+                s.add(pm.AccountRow(seller_org_id=org_id(store, sellers[i]), since=DAY,
+                                    score=0, band=band, state="active", trusted=False,
+                                    computed_on=DAY, policy_version=1))  # fmt: skip
+    for i in range(40):
+        lid = f"L-R{i:03d}"
+        ref = open_request(
+            store,
+            seed_listing(
+                store, lid, rng.choice(sellers), min_age_months=rng.choice([None, 6, 35, 36, 120])
+            ),  # fmt: skip
+            DAY - timedelta(days=rng.randint(0, 5)),
+            triggers=("new_listing", "complaint") if rng.random() < 0.2 else ("new_listing",),
+            state=rng.choice(["submitted", "in_review"]),
+        )
+        if rng.random() < 0.1:
+            _finding(store, ref, "forged_or_altered", document="certificate")
+        if rng.random() < 0.4:
+            _complaints(store, lid, rng.randint(1, 7))
+    with store.reader() as s:
+        rows = review.load_queue(s, DAY, policy(), None)
+    assert len(rows) == 40
+    assert [r.facts.request_id for r in rows] == [
+        f.request_id for f, _ in q.ordered(r.facts for r in rows)
+    ]
+    assert len({q.risk(r.facts).exposure for r in rows}) > 3  # the data exercise the order

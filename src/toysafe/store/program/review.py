@@ -11,12 +11,12 @@ are the marketplace's own business (the review page merges them into the history
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Subquery, and_, case, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from toysafe.core.law.engine import assess
@@ -33,7 +33,7 @@ from toysafe.store.program import models as pm
 from toysafe.store.program import policies, views
 from toysafe.store.program import review_models as rm
 from toysafe.store.program.casework import NotFound
-from toysafe.store.program.feeds import table
+from toysafe.store.program.feeds import chunks, table
 
 Rq = table(pm.Request)
 L = table(pm.ProgramListing)
@@ -71,29 +71,6 @@ class QueueFilter:
     text: str | None = None  # a request id, a listing id, or words of the title
     claimed: str | None = None  # "me", "unclaimed", "claimed"
 
-    def matches(self, row: QueueRow, me: str | None) -> bool:
-        f = row.facts
-        if self.state and f.state != self.state:
-            return False
-        if self.trigger and self.trigger not in f.triggers:
-            return False
-        if self.seller and row.seller != self.seller:
-            return False
-        if self.queue and f.queue != self.queue:
-            return False
-        if self.claimed == "me" and row.claimed_by != me:
-            return False
-        if self.claimed == "unclaimed" and row.claimed_by is not None:
-            return False
-        if self.claimed == "claimed" and row.claimed_by is None:
-            return False
-        if self.text:
-            needle = self.text.strip().lower()
-            hay = (row.ref.lower(), row.listing_id.lower(), (row.title or "").lower())
-            if not (needle == hay[0] or needle in hay[1] or needle in hay[2]):
-                return False
-        return True
-
 
 def _visible(column: Any, sellers: Collection[int] | None) -> ColumnElement[bool]:
     return true() if sellers is None else column.in_(sorted(sellers))
@@ -103,13 +80,37 @@ def _queue_of(queue: str | None) -> str:
     return queue or "standard"
 
 
-def load_queue(
-    s: Session, as_of: date, policy: Policy, sellers: Collection[int] | None
-) -> list[QueueRow]:
-    """Every request that needs a person among ``sellers`` (None: all), with its facts:
-    four queries whatever the number of requests."""
-    in_queue = and_(Rq.c.state.in_(q.QUEUE_STATES), _visible(Rq.c.seller_org_id, sellers))
-    ids = select(Rq.c.id).where(in_queue)
+def _in_queue(sellers: Collection[int] | None) -> ColumnElement[bool]:
+    return and_(Rq.c.state.in_(q.QUEUE_STATES), _visible(Rq.c.seller_org_id, sellers))
+
+
+def _arrived(sellers: Collection[int] | None, ids: Sequence[int] | None = None) -> Subquery:
+    """When each request (of the queue, or of ``ids``) last reached a queue state."""
+    where = [H.c.to_state.in_(q.QUEUE_STATES)]
+    if ids is not None:
+        where.append(H.c.request_id.in_(list(ids)))
+    return (
+        select(H.c.request_id, func.max(H.c.on).label("since"))
+        .join(Rq, Rq.c.id == H.c.request_id)
+        .where(_in_queue(sellers), *where)
+        .group_by(H.c.request_id)
+        .subquery()
+    )
+
+
+def _since(queue: Any, queue_since: Any, arrived: Any) -> ColumnElement[Any]:
+    """Waiting since: the escalation for the senior queue, else the arrival in the queue."""
+    return case(
+        (and_(queue == "senior", queue_since.is_not(None)), queue_since),
+        else_=func.coalesce(arrived, Rq.c.opened),
+    )
+
+
+def _queue_rows(as_of: date, policy: Policy, sellers: Collection[int] | None) -> Subquery:
+    """Every request that needs a person among ``sellers`` (None: all), one row each, with the
+    facts of the risk order and the order's keys computed in SQL from the same constants as
+    ``core.program.queue.risk`` (tests/test_review_queue.py checks that both orders agree)."""
+    in_queue = _in_queue(sellers)
     window = (
         policy.triggers.complaints.window_days
         if policy.triggers.complaints
@@ -121,13 +122,26 @@ def load_queue(
         .group_by(C.c.listing_id)
         .subquery()
     )
-    arrived = (
-        select(H.c.request_id, func.max(H.c.on).label("since"))
-        .where(H.c.request_id.in_(ids), H.c.to_state.in_(q.QUEUE_STATES))
-        .group_by(H.c.request_id)
-        .subquery()
+    forgery = exists().where(FI.c.request_id == Rq.c.id, FI.c.code == "forged_or_altered")
+    complaint = exists().where(T.c.request_id == Rq.c.id, T.c.kind == "complaint")
+    n = func.coalesce(complaints.c.n, 0)
+    queue = func.coalesce(RA.c.queue, "standard")
+    exposure = (
+        case(
+            (L.c.min_age_months.is_(None), q.POINTS_NO_AGE),
+            (L.c.min_age_months < q.UNDER_36_MONTHS, q.POINTS_UNDER_36),
+            else_=0,
+        )
+        + case(
+            (n * q.POINTS_PER_COMPLAINT > q.MAX_COMPLAINT_POINTS, q.MAX_COMPLAINT_POINTS),
+            else_=n * q.POINTS_PER_COMPLAINT,
+        )
+        + case(
+            *((ACC.c.band == band, points) for band, points in q.POINTS_BAND.items()),
+            else_=0,
+        )
     )
-    rows = s.execute(
+    return (
         select(
             Rq.c.id,
             Rq.c.state,
@@ -138,57 +152,119 @@ def load_queue(
             L.c.min_age_months,
             ORG.c.slug,
             ACC.c.band,
-            RA.c.queue,
-            RA.c.queue_since,
+            queue.label("queue"),
             RA.c.claimed_by,
             RA.c.claimed_at,
-            arrived.c.since,
-            func.coalesce(complaints.c.n, 0).label("complaints"),
+            RA.c.queue_since,
+            n.label("complaints"),
+            forgery.label("forgery"),
+            case(
+                (forgery, int(q.Priority.forgery)),
+                (complaint, int(q.Priority.complaint)),
+                else_=int(q.Priority.routine),
+            ).label("priority"),
+            exposure.label("exposure"),
         )
         .join(L, L.c.id == Rq.c.listing_pk)
         .join(ORG, ORG.c.id == Rq.c.seller_org_id)
         .outerjoin(ACC, ACC.c.seller_org_id == Rq.c.seller_org_id)
         .outerjoin(RA, RA.c.request_id == Rq.c.id)
-        .outerjoin(arrived, arrived.c.request_id == Rq.c.id)
         .outerjoin(complaints, complaints.c.listing_id == L.c.listing_id)
         .where(in_queue)
-    ).all()
-    triggers: dict[int, list[str]] = defaultdict(list)
-    for rid, kind in s.execute(
-        select(T.c.request_id, T.c.kind).where(T.c.request_id.in_(ids)).order_by(T.c.id)
-    ):
-        if kind not in triggers[rid]:
-            triggers[rid].append(kind)
-    forged = set(
-        s.scalars(
-            select(FI.c.request_id)
-            .where(FI.c.request_id.in_(ids), FI.c.code == "forged_or_altered")
-            .distinct()
-        )
+        .subquery("queue_rows")
     )
-    out = []
-    for r in rows:
-        queue = _queue_of(r.queue)
-        since = r.queue_since if queue == "senior" and r.queue_since else r.since
-        facts = q.QueueFacts(
-            request_id=r.id,
-            state=r.state,
-            opened=r.opened,
-            due=r.due,
-            triggers=tuple(triggers[r.id]),
-            forgery=r.id in forged,
-            min_age_months=r.min_age_months,
-            complaints=int(r.complaints),
-            seller_band=r.band,
-            queue=queue,
-            waiting_since=since or r.opened,
-        )
-        out.append(
-            QueueRow(
-                facts, request_ref(r.id), r.slug, r.listing_id, r.title, r.claimed_by, r.claimed_at
-            )
-        )
+
+
+def _filtered(rows: Subquery, filt: QueueFilter, me: str | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if filt.state:
+        where.append(rows.c.state == filt.state)
+    if filt.trigger:
+        where.append(exists().where(T.c.request_id == rows.c.id, T.c.kind == filt.trigger))
+    if filt.seller:
+        where.append(rows.c.slug == filt.seller)
+    if filt.queue:
+        where.append(rows.c.queue == filt.queue)
+    if filt.claimed == "me":
+        where.append(rows.c.claimed_by == (me or ""))
+    elif filt.claimed == "unclaimed":
+        where.append(rows.c.claimed_by.is_(None))
+    elif filt.claimed == "claimed":
+        where.append(rows.c.claimed_by.is_not(None))
+    if filt.text:
+        needle = filt.text.strip().lower()
+        found: list[ColumnElement[bool]] = [
+            func.lower(rows.c.listing_id).contains(needle, autoescape=True),
+            func.lower(func.coalesce(rows.c.title, "")).contains(needle, autoescape=True),
+        ]
+        try:
+            found.append(rows.c.id == parse_request_ref(needle.upper()))
+        except ValueError:
+            pass
+        where.append(or_(*found))
+    return where
+
+
+def _row(r: Any, triggers: Sequence[str], arrived: date | None) -> QueueRow:
+    facts = q.QueueFacts(
+        request_id=r.id,
+        state=r.state,
+        opened=r.opened,
+        due=r.due,
+        triggers=tuple(triggers),
+        forgery=bool(r.forgery),
+        min_age_months=r.min_age_months,
+        complaints=int(r.complaints),
+        seller_band=r.band,
+        queue=_queue_of(r.queue),
+        waiting_since=(
+            r.queue_since if r.queue == "senior" and r.queue_since else arrived or r.opened
+        ),
+    )
+    return QueueRow(
+        facts, request_ref(r.id), r.slug, r.listing_id, r.title, r.claimed_by, r.claimed_at
+    )
+
+
+def _triggers_of(s: Session, ids: Sequence[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = defaultdict(list)
+    for part in chunks(list(ids)):
+        for rid, kind in s.execute(
+            select(T.c.request_id, T.c.kind).where(T.c.request_id.in_(part)).order_by(T.c.id)
+        ):
+            if kind not in out[rid]:
+                out[rid].append(kind)
     return out
+
+
+def load_queue(
+    s: Session,
+    as_of: date,
+    policy: Policy,
+    sellers: Collection[int] | None,
+    filt: QueueFilter | None = None,
+    me: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[QueueRow]:
+    """The queue's requests in risk order (a page of them with ``limit``/``offset``)."""
+    rows = _queue_rows(as_of, policy, sellers)
+    query = (
+        select(rows)
+        .where(*_filtered(rows, filt or QueueFilter(), me))
+        .order_by(rows.c.priority, rows.c.exposure.desc(), rows.c.due, rows.c.id)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    found = s.execute(query).all()
+    ids = [r.id for r in found]
+    triggers = _triggers_of(s, ids)
+    arrived: dict[int, date] = {}
+    for part in chunks(ids):
+        a = _arrived(sellers, part)
+        arrived.update((rid, on) for rid, on in s.execute(select(a.c.request_id, a.c.since)))
+    return [_row(r, triggers[r.id], arrived.get(r.id)) for r in found]
 
 
 def sla_days(policy: Policy) -> dict[str, int]:
@@ -270,29 +346,83 @@ def queue_page(
     page: int = 1,
     per_page: int = 25,
 ) -> QueuePage:
+    """One page of the queue and the whole queue's sizes, SLA breaches and triggers: six
+    set-based queries whatever the number of requests."""
     version, policy = policies.get(s)
     sla = sla_days(policy)
-    rows = load_queue(s, as_of, policy, sellers)
-    facts = [r.facts for r in rows]
-    by_id = {r.facts.request_id: r for r in rows}
-    chosen = [(by_id[f.request_id], k) for f, k in q.ordered(facts)]
-    shown = [(row, k) for row, k in chosen if filt.matches(row, me)]
-    start = (page - 1) * per_page
-    items = [item_dict(row, k, sla, as_of) for row, k in shown[start : start + per_page]]
-    kinds: Counter[str] = Counter(t for f in facts for t in f.triggers)
+    rows = _queue_rows(as_of, policy, sellers)
+    where = _filtered(rows, filt, me)
+    shown = load_queue(s, as_of, policy, sellers, filt, me, per_page, (page - 1) * per_page)
+    sizes, breaches = queue_stats(s, as_of, sla, sellers)
+    total = (
+        s.scalar(select(func.count()).select_from(rows).where(*where))
+        if where
+        else sum(sizes.values())
+    )
+    in_queue = select(Rq.c.id).where(_in_queue(sellers))
+    kinds = s.execute(
+        select(T.c.kind, func.count(func.distinct(T.c.request_id)))
+        .where(T.c.request_id.in_(in_queue))
+        .group_by(T.c.kind)
+        .order_by(T.c.kind)
+    ).all()
+    slugs = s.scalars(
+        select(ORG.c.slug)
+        .where(ORG.c.id.in_(select(Rq.c.seller_org_id).where(_in_queue(sellers))))
+        .order_by(ORG.c.slug)
+    ).all()
     return QueuePage(
         as_of=as_of,
         policy_version=version,
         sla_days=sla,
-        items=items,
-        total=len(shown),
+        items=[item_dict(r, q.risk(r.facts), sla, as_of) for r in shown],
+        total=int(total or 0),
         page=page,
         per_page=per_page,
-        queue_sizes={k: sum(1 for f in facts if f.queue == k) for k in sla},
-        breaches=q.breaches(facts, sla, as_of),
-        by_trigger=dict(sorted(kinds.items())),
-        sellers=sorted({r.seller for r in rows}),
+        queue_sizes=sizes,
+        breaches=breaches,
+        by_trigger={k: int(n) for k, n in kinds},
+        sellers=list(slugs),
     )
+
+
+def queue_stats(
+    s: Session, as_of: date, sla: dict[str, int], sellers: Collection[int] | None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Each queue's size and SLA breaches (waiting longer than its SLA as of ``as_of``), in one
+    aggregate query; the same rule as ``core.program.queue.breached``."""
+    arrived = _arrived(sellers)
+    queue = func.coalesce(RA.c.queue, "standard")
+    since = _since(queue, RA.c.queue_since, arrived.c.since)
+    late = case(
+        *((queue == name, since < as_of - timedelta(days=d)) for name, d in sla.items()),
+        else_=false(),
+    )
+    sizes: dict[str, int] = dict.fromkeys(sla, 0)
+    breaches: dict[str, int] = dict.fromkeys(sla, 0)
+    for name, size, over in s.execute(
+        select(queue, func.count(), func.sum(case((late, 1), else_=0)))
+        .select_from(Rq)
+        .outerjoin(RA, RA.c.request_id == Rq.c.id)
+        .outerjoin(arrived, arrived.c.request_id == Rq.c.id)
+        .where(_in_queue(sellers))
+        .group_by(queue)
+    ):
+        sizes[name], breaches[name] = int(size), int(over or 0)
+    return sizes, breaches
+
+
+def trigger_counts(s: Session, sellers: Collection[int] | None) -> dict[str, int]:
+    """Requests in the queue by trigger kind (a request with two kinds counts in both)."""
+    return {
+        k: int(n)
+        for k, n in s.execute(
+            select(T.c.kind, func.count(func.distinct(T.c.request_id)))
+            .where(T.c.request_id.in_(select(Rq.c.id).where(_in_queue(sellers))))
+            .group_by(T.c.kind)
+            .order_by(T.c.kind)
+        )
+    }
 
 
 def backlog(

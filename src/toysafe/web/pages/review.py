@@ -35,6 +35,7 @@ from toysafe.store.program.casework import Casework, NotFound
 from toysafe.web.deps import Db
 from toysafe.web.pages.common import _check_csrf, _flash, _today, _who, page, render
 from toysafe.web.program_api import _visible_request, visible_sellers
+from toysafe.web.security import TTLCache
 
 router = APIRouter(include_in_schema=False)
 MARKETPLACE = ("reviewer", "admin")
@@ -50,6 +51,9 @@ DECISION_CHOICES = {
 MAX_POLICY_BYTES = 256 * 1024
 # Charts are images: nothing in them runs; matplotlib's SVG styles its shapes inline.
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+# Drawing a chart costs more than the queries behind it: each one is kept a minute per
+# workspace, viewer's reach and day (the page's numbers are always fresh).
+_CHARTS: TTLCache[tuple[Any, ...], str] = TTLCache(max_size=64, ttl=60.0)
 
 
 def _marketplace(request: Request) -> Principal:
@@ -129,34 +133,43 @@ def _svg(text: str) -> Response:
     )
 
 
+def _chart_key(request: Request, who: Principal, name: str) -> tuple[Any, ...]:
+    reach = who.org_id if who.role == "reviewer" else "all"
+    return (id(request.app.state.store), name, reach, _today())
+
+
 @router.get("/review/charts/backlog.svg")
 @page
 def backlog_chart(request: Request, db: Db) -> Response:
     who = _marketplace(request)
-    today = _today()
-    points = review.backlog(
-        db, visible_sellers(db, who), today - timedelta(days=BACKLOG_DAYS - 1), today
-    )
-    return _svg(
-        charts.backlog_chart(
+    key = _chart_key(request, who, "backlog")
+    svg = _CHARTS.get(key)
+    if svg is None:
+        today = _today()
+        points = review.backlog(
+            db, visible_sellers(db, who), today - timedelta(days=BACKLOG_DAYS - 1), today
+        )
+        svg = _CHARTS[key] = charts.backlog_chart(
             [x.day for x in points],
             [x.waiting for x in points],
             [x.breaching for x in points],
             f"Requests waiting for a reviewer, last {BACKLOG_DAYS} days",
         )
-    )
+    return _svg(svg)
 
 
 @router.get("/review/charts/triggers.svg")
 @page
 def trigger_chart(request: Request, db: Db) -> Response:
     who = _marketplace(request)
-    got = review.queue_page(
-        db, _today(), visible_sellers(db, who), review.QueueFilter(), who.email, 1, 1
-    )
-    return _svg(
-        charts.trigger_chart(got.by_trigger, words.TRIGGERS, "Requests in the queue by trigger")
-    )
+    key = _chart_key(request, who, "triggers")
+    svg = _CHARTS.get(key)
+    if svg is None:
+        counts = review.trigger_counts(db, visible_sellers(db, who))
+        svg = _CHARTS[key] = charts.trigger_chart(
+            counts, words.TRIGGERS, "Requests in the queue by trigger"
+        )
+    return _svg(svg)
 
 
 # --- one request --------------------------------------------------------------------------------
