@@ -123,6 +123,8 @@ def test_working_a_request_claim_note_escalate_release(site: Api) -> None:
     page = c.get(url).text
     assert "Evidence side by side" in page and "forged_or_altered" in page
     assert 'class="kv-row mismatch"' in page  # the certificate's signature is marked
+    assessment = page.split('id="pane-assessment"')[1].split("</article>")[0]
+    assert "16CFR1303" in assessment and "Warnings due" in assessment  # the submitted profile
     assert c.post(f"{url}/claim", data={}).status_code == 403  # no CSRF token
     assert _count(site, rm.ReviewLog) == 0
     r = c.post(f"{url}/claim", data={"csrf": token}, follow_redirects=False)

@@ -91,7 +91,7 @@ def trigger_chart(counts: Mapping[str, int], labels: Mapping[str, str], title: s
     ax.grid(axis="y", visible=False)
     names = [labels.get(k, k) for k in kinds]
     values = [counts[k] for k in kinds]
-    bars = ax.barh(names, values, color=OK)
+    bars = ax.barh(names, values, color=OK, height=0.55)
     ax.invert_yaxis()
     ax.bar_label(bars, labels=[str(v) for v in values], padding=3, fontsize=8, color=INK)
     ax.set_title(title, fontsize=10, color=INK, loc="left")

@@ -694,32 +694,31 @@ def evidence(s: Session, request_id: int, as_of: date) -> dict[str, Any]:
         for t in where:
             marks[t.pane].add(t.key)
         shown.append({**f, "facts": facts, "targets": sorted(f"{t.pane}:{t.key}" for t in where)})
-    profile_doc = (sub.profile if sub else None) or _linked_profile(s, listing.product_id)
+    validation = sub.validation if sub else None
+    profile_doc = (
+        (sub.profile if sub else None)
+        or (validation.get("profile") if isinstance(validation, dict) else None)
+        or _linked_profile(s, listing.product_id)
+    )
+    profile = _profile(profile_doc)
     assessment = None
-    if profile_doc:
-        try:
-            a = assess(
-                Profile.model_validate(profile_doc),
-                default_kb(),
-                sub.submitted_on if sub else as_of,
-            )
-            assessment = {
-                "sku": a.sku,
-                "children_product": a.children_product,
-                "certificate": str(a.certificate),
-                "requirements": [
-                    {
-                        "id": r.id,
-                        "title": r.title,
-                        "citation": r.citation,
-                        "third_party_testing": r.third_party_testing,
-                    }  # fmt: skip
-                    for r in a.requirements
-                ],
-                "warnings": [w.key for w in a.warnings],
-            }
-        except (ValueError, InputError):
-            assessment = None
+    if profile is not None:
+        a = assess(profile, default_kb(), sub.submitted_on if sub else as_of)
+        assessment = {
+            "sku": a.sku,
+            "children_product": a.children_product,
+            "certificate": str(a.certificate),
+            "requirements": [
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "citation": r.citation,
+                    "third_party_testing": r.third_party_testing,
+                }  # fmt: skip
+                for r in a.requirements
+            ],
+            "warnings": [w.key for w in a.warnings],
+        }
     return {
         "request": doc,
         "listing": {k: _plain(getattr(listing, k)) for k in LISTING_FIELDS},
@@ -750,6 +749,25 @@ def iso_at(v: datetime | None) -> str | None:
 
 def _plain(v: Any) -> Any:
     return v.isoformat() if isinstance(v, date) else v
+
+
+def _profile(doc: Any) -> Profile | None:
+    """A stored profile as a Profile. Submissions stored before they kept the
+    ``toysafe/product@1`` form hold the model's dump: its manufacture date is then an object
+    with the original text, and features a mapping."""
+    if not isinstance(doc, dict):
+        return None
+    data = dict(doc)
+    if isinstance(data.get("manufactured"), dict):
+        data["manufactured"] = data["manufactured"].get("text")
+    if isinstance(data.get("features"), dict):
+        data["features"] = [
+            name if not params else {name: params} for name, params in data["features"].items()
+        ]
+    try:
+        return Profile.model_validate(data)
+    except ValueError:
+        return None
 
 
 def _linked_profile(s: Session, product_id: int | None) -> dict[str, Any] | None:
