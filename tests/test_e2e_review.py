@@ -22,7 +22,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tests.program_seed import open_request, seed_listing, seed_policy
+from tests.program_seed import POLICY_FILE, open_request, policy, seed_listing, seed_policy
 from tests.test_e2e_browser import (
     ARTIFACTS,
     CHROMIUM,
@@ -71,6 +71,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
             stdin=PASSWORD + "\n")  # fmt: skip
     store = open_store()
     seed_policy(store)
+    seed_policy(store, policy(clocks={"response_days": 21}), today - timedelta(days=1))
     forged = open_request(store, seed_listing(store), today - timedelta(days=4))
     for i, (age, state) in enumerate(((48, "in_review"), (96, "submitted"), (None, "submitted"))):
         pk = seed_listing(store, f"B0OTHER{i:03d}", "hoppy", model=f"HP-{i}", min_age_months=age)
@@ -201,16 +202,35 @@ def test_a_reviewer_works_a_request_from_the_queue_to_a_decision(server: str) ->
             sign_in(narrow, server, REVIEWER)
             narrow.goto(server + "/review")
             images_loaded(narrow)
-            no_overflow(narrow)
             shot(narrow, "390-1-queue")
+            no_overflow(narrow)
             narrow.locator(".queue-item a.qi-ref").first.click()
             narrow.wait_for_selector("h2:has-text('Evidence side by side')")
-            no_overflow(narrow)
             shot(narrow, "390-2-request")
+            no_overflow(narrow)
             narrow.get_by_role("link", name="Program policy").click()
             narrow.wait_for_selector("h1:has-text('Program policy')")
+            assert "clocks.response_days" in narrow.inner_text("main")  # version 1 -> 2
+            shot(narrow, "390-3-policy-diff")
             no_overflow(narrow)
-            shot(narrow, "390-3-policy")
+
+            # the marketplace's admin tries a candidate policy: nothing is stored
+            narrow = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+            narrow.set_default_timeout(20_000)
+            watch(narrow, errors)
+            sign_in(narrow, server, ADMIN)
+            narrow.goto(server + "/admin/policies")
+            candidate = yaml.safe_load(POLICY_FILE.read_text())
+            candidate["review"] = {"queues": {"standard": {"sla_days": 1}}}
+            path = ARTIFACTS / "candidate-policy.yaml"
+            path.write_text(yaml.safe_dump(candidate))
+            narrow.set_input_files("#policy", str(path))
+            narrow.get_by_role("button", name="Dry run").click()
+            narrow.get_by_text("nothing was stored").wait_for()
+            text = narrow.inner_text("main")
+            assert "Published today" in text and "review.queues.standard.sla_days" in text
+            shot(narrow, "390-4-dry-run")
+            no_overflow(narrow)
             assert not errors, errors
         finally:
             browser.close()

@@ -376,8 +376,10 @@ def dry_run(
     if who.role != "admin":
         raise HTTPException(403, "only the marketplace's admin tries candidate policies")
     versions = review.policy_versions(db)
+    numbers = [v["version"] for v in versions]
     ctx: dict[str, Any] = {
-        "versions": versions, "a": None, "b": None, "changes": None, "words": words,
+        "versions": versions, "a": numbers[1] if len(numbers) > 1 else None,
+        "b": numbers[0] if numbers else None, "changes": None, "words": words,
         "may_run": True, "result": None, "errors": [],
     }  # fmt: skip
     raw = policy.file.read(MAX_POLICY_BYTES + 1) if policy is not None else b""
