@@ -183,6 +183,12 @@ PROTECTED = [
     ("post", "/program/appeals/{appeal_id}/decision"),
     ("post", "/program/validations"),
     ("post", "/program/requests/{request_id}/extension"),
+    ("get", "/program/queue"),
+    ("get", "/program/requests/{request_id}/review"),
+    ("post", "/program/requests/{request_id}/claim"),
+    ("post", "/program/requests/{request_id}/release"),
+    ("post", "/program/requests/{request_id}/escalate"),
+    ("post", "/program/requests/{request_id}/notes"),
 ]
 
 

@@ -130,6 +130,12 @@ ENDPOINTS = [
     ("get", "/listings/B0CW00DST7"),
     ("get", "/health"),
     ("get", "/health/default"),
+    ("get", "/queue"),
+    ("get", "/requests/REQ-000001/review"),
+    ("post", "/requests/REQ-000001/claim"),
+    ("post", "/requests/REQ-000001/release"),
+    ("post", "/requests/REQ-000001/escalate"),
+    ("post", "/requests/REQ-000001/notes"),
 ]
 
 

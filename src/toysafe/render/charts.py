@@ -1,25 +1,112 @@
-"""Charts for the program's consoles, drawn server-side with matplotlib (Agg, no pyplot
-state) as SVG. Each function takes plain data and returns the SVG bytes; the pages serve them
-as images with a text alternative beside them."""
+"""Charts for the consoles, drawn server-side with matplotlib (Agg backend) as SVG text.
+
+Each function takes plain data (dates, counts, labels) and returns a complete SVG document;
+nothing reads the store or the clock. The consoles serve them from a route and show them as
+``<img>`` with a text alternative beside them (the numbers are on the page too).
+"""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib import dates as mdates  # noqa: E402
+import matplotlib.dates as mdates  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-# The palette of the site's stylesheet (web/static/toysafe.css) for the health bands.
+# The console's palette (toysafe.css): good contrast, and told apart by more than colour.
+INK = "#1f2933"
+MUTED = "#616e7c"
+OK = "#2f6f4f"
+BAD = "#b42318"
+INFO = "#1d4ed8"
+GRID = "#d9dee3"
+
+
+def _figure(width: float = 6.4, height: float = 2.8) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=100)
+    fig.patch.set_alpha(0)
+    return fig
+
+
+def _style(ax: object) -> None:
+    from matplotlib.axes import Axes
+
+    assert isinstance(ax, Axes)
+    ax.set_facecolor("none")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color(MUTED)
+    ax.tick_params(colors=INK, labelsize=8)
+    ax.grid(axis="y", color=GRID, linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def _svg(fig: Figure) -> str:
+    out = io.StringIO()
+    # Text stays text (smaller, selectable); the hash salt keeps ids stable between runs.
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "toysafe"}):
+        fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return out.getvalue()
+
+
+def backlog_chart(
+    days: Sequence[date], waiting: Sequence[int], breaching: Sequence[int], title: str
+) -> str:
+    """The reviewer queue's backlog per day, with the part of it past its SLA."""
+    if not (len(days) == len(waiting) == len(breaching)):
+        raise ValueError("days, waiting and breaching must have the same length")
+    fig = _figure()
+    ax = fig.add_subplot()
+    _style(ax)
+    within = [w - b for w, b in zip(waiting, breaching, strict=True)]
+    x = [mdates.date2num(d) for d in days]
+    ax.bar(x, within, width=0.8, color=INFO, label="waiting within SLA")
+    ax.bar(
+        x, breaching, width=0.8, bottom=within, color=BAD, hatch="///", label="past SLA",
+        edgecolor="white", linewidth=0,
+    )  # fmt: skip
+    ax.set_title(title, fontsize=10, color=INK, loc="left", pad=22)
+    ax.set_ylabel("requests", fontsize=8, color=INK)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2)
+    return _svg(fig)
+
+
+def trigger_chart(counts: Mapping[str, int], labels: Mapping[str, str], title: str) -> str:
+    """Requests by trigger kind, as horizontal bars with the count at each bar's end."""
+    kinds = sorted(counts, key=lambda k: (-counts[k], k))
+    fig = _figure(height=max(1.6, 0.45 * len(kinds) + 0.9))
+    ax = fig.add_subplot()
+    _style(ax)
+    ax.grid(axis="x", color=GRID, linewidth=0.6)
+    ax.grid(axis="y", visible=False)
+    names = [labels.get(k, k) for k in kinds]
+    values = [counts[k] for k in kinds]
+    bars = ax.barh(names, values, color=OK, height=0.55)
+    ax.invert_yaxis()
+    ax.bar_label(bars, labels=[str(v) for v in values], padding=3, fontsize=8, color=INK)
+    ax.set_title(title, fontsize=10, color=INK, loc="left")
+    ax.set_xlabel("requests", fontsize=8, color=INK)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if not kinds:
+        ax.text(0.5, 0.5, "none", transform=ax.transAxes, ha="center", color=MUTED)
+    return _svg(fig)
+
+
+# The account-health chart (seller console): bands in the stylesheet's status colours.
 _OK, _WARN, _BAD, _INK, _MUTED = "#1d7a46", "#a35c00", "#b3261e", "#1f2933", "#6b7785"
 
 
-def _svg(fig: Figure, title: str, description: str) -> bytes:
+def _svg_titled(fig: Figure, title: str, description: str) -> bytes:
     buf = io.BytesIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "toysafe"}):
         fig.savefig(
@@ -87,4 +174,4 @@ def health_chart(
         f"{title} from {days[0].isoformat()} to {days[-1].isoformat()}: "
         f"{scores[0]} at the start, {scores[-1]} at the end, lowest {min(scores)}."
     )
-    return _svg(fig, title, description)
+    return _svg_titled(fig, title, description)

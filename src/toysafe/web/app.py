@@ -110,6 +110,9 @@ def create_app(
     from toysafe.web import validation_api
 
     app.include_router(validation_api.router)
+    from toysafe.web import review_api
+
+    app.include_router(review_api.router)
     app.include_router(pages.router)
 
     @app.get("/api/docs", include_in_schema=False)

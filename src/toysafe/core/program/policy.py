@@ -151,6 +151,38 @@ class ApprovedTic(_Strict):
     public_key: str = Field(pattern=r"^ed25519:[A-Za-z0-9+/=]+$")
 
 
+class ReviewQueue(_Strict):
+    """One reviewer queue: how long a request may wait in it before it breaches its SLA."""
+
+    sla_days: int = Field(ge=0)
+
+
+DEFAULT_QUEUES = {"standard": 2, "senior": 5}
+
+
+class Review(_Strict):
+    """Extension ``review``: the reviewer queues and their SLAs. ``standard`` takes every
+    request that needs a person; ``senior`` takes the escalated ones. Both always exist (a
+    queue left out gets its default SLA)."""
+
+    queues: dict[str, ReviewQueue] = Field(
+        default_factory=lambda: {k: ReviewQueue(sla_days=v) for k, v in DEFAULT_QUEUES.items()}
+    )
+
+    @field_validator("queues", mode="before")
+    @classmethod
+    def _both_queues(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
+        unknown = sorted(set(v) - set(DEFAULT_QUEUES))
+        if unknown:
+            raise ValueError(f"unknown queue '{unknown[0]}' (queues: standard, senior)")
+        return {k: v.get(k, {"sla_days": d}) for k, d in DEFAULT_QUEUES.items()}
+
+    def sla_days(self, queue: str) -> int:
+        return self.queues[queue].sla_days
+
+
 class Policy(_Strict):
     """A whole ``toysafe/policy@1`` document."""
 
@@ -163,6 +195,8 @@ class Policy(_Strict):
     triggers: Triggers = Field(default_factory=Triggers)
     trusted: Trusted | None = None
     approved_tics: list[ApprovedTic] = Field(default_factory=list)
+    # Extension: reviewer queues and their SLAs (the reviewer console).
+    review: Review = Field(default_factory=Review)
 
     @field_validator("ladder")
     @classmethod
@@ -196,8 +230,14 @@ class Policy(_Strict):
         return next((t for t in self.approved_tics if t.id == tic_id), None)
 
     def canonical(self) -> dict[str, Any]:
-        """The policy with every default filled in: what the content hash is taken over."""
-        return self.model_dump(mode="json")
+        """The policy with every default filled in: what the content hash is taken over.
+
+        ``review`` at its defaults is left out, so that a policy stored before the extension
+        existed keeps its digest (loading it again stays a no-op)."""
+        out = self.model_dump(mode="json")
+        if self.review == Review():
+            out.pop("review")
+        return out
 
     def digest(self) -> str:
         """Content hash: the same policy, however written, gives the same digest."""
@@ -240,5 +280,5 @@ def diff(a: Policy, b: Policy) -> list[dict[str, Any]]:
         elif x != y:
             out.append({"key": path, "from": x, "to": y})
 
-    walk(a.canonical(), b.canonical(), "")
+    walk(a.model_dump(mode="json"), b.model_dump(mode="json"), "")
     return out

@@ -497,7 +497,7 @@ class Casework:
                 submitted_on=as_of,
                 channel="documents",
                 actor=self.actor,
-                profile=profile.model_dump(mode="json", by_alias=True, exclude_none=True),
+                profile=profile.to_data(),  # toysafe/product@1: reads back as a Profile
                 certificate=certificate,
                 reports=[
                     r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in parsed

@@ -8,8 +8,9 @@ session's CSRF token; every user mistake comes back as a page that names the fie
 One module per area, each with its own router: ``auth`` (sign in and out), ``dashboard`` (the
 catalog and the lab inbox), ``wizard`` (the product wizard and its live assessment), ``products``
 (the product page, certify, share), ``downloads`` (certificates, audit packs) and ``uploads``
-(lab reports), ``program`` (the seller's program console) and ``tic`` (the TIC console);
-``common`` holds what they share (rendering, CSRF, flash, error pages). They are
+(lab reports), ``program`` (the seller's program console), ``tic`` (the TIC console) and
+``review`` (the reviewer and marketplace admin consoles); ``common`` holds what they share
+(rendering, CSRF, flash, error pages). They are
 included in this order, so ``/products/new`` matches before ``/products/{sku}``.
 """
 
@@ -17,7 +18,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from toysafe.web.pages import auth, dashboard, downloads, products, program, tic, uploads, wizard
+from toysafe.web.pages import (
+    auth,
+    dashboard,
+    downloads,
+    products,
+    program,
+    review,
+    tic,
+    uploads,
+    wizard,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
@@ -28,3 +39,4 @@ router.include_router(downloads.router)
 router.include_router(uploads.router)
 router.include_router(program.router)
 router.include_router(tic.router)
+router.include_router(review.router)
