@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         description="Extra PostgreSQL connections per process under load (max_overflow); a "
         "request holds at most two, so keep pool_size + max_overflow >= 2 * max_inflight.",
     )
+    cache_dir: str | None = Field(
+        None,
+        description="Where `toysafe bulk` and the compiled sweep keep compiled SQL between runs "
+        "(keyed by the rules, the compiler and the library versions); `off` keeps none. "
+        "Default: $XDG_CACHE_HOME/toysafe, else ~/.cache/toysafe.",
+    )
     password_hash_cost: Literal["recommended", "minimum"] = Field(
         "recommended",
         description="Argon2id cost of new password hashes: recommended (pwdlib's default: 64 MiB, "
@@ -184,6 +190,18 @@ def _networks(text: str) -> tuple[Network, ...]:
     return tuple(
         ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
     )
+
+
+def cache_dir() -> Path | None:
+    """The compiled-SQL cache directory (``TOYSAFE_CACHE_DIR``, XDG's, or none when ``off``)."""
+    value = settings().cache_dir
+    if value == "off":
+        return None
+    if value:
+        return Path(value)
+    import os
+
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "toysafe"
 
 
 def settings() -> Settings:

@@ -54,13 +54,9 @@ _CACHE: dict[tuple[int, str], tuple[KnowledgeBase, Compiled]] = {}
 def cache_dir() -> Path | None:
     """Where compiled SQL is kept between runs: ``TOYSAFE_CACHE_DIR``, else
     ``$XDG_CACHE_HOME/toysafe`` or ``~/.cache/toysafe``; ``TOYSAFE_CACHE_DIR=off`` keeps none."""
-    env = os.environ.get("TOYSAFE_CACHE_DIR")
-    if env == "off":
-        return None
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "toysafe"
+    from toysafe.settings import cache_dir as configured
+
+    return configured()
 
 
 def sql_key(kb: KnowledgeBase, dialect: str) -> str:
