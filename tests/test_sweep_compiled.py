@@ -324,6 +324,9 @@ def test_mutation_a_perturbed_threshold_in_the_plan_goes_red(
     if pair[0].engine.dialect.name != "sqlite":
         pytest.skip("one backend is enough to show the test's teeth")
     monkeypatch.setattr(bulk_sweep.Plan, "__init__", _perturbed(change))
+    # The plan's SQL is cached by policy: compile the perturbed plan afresh, and keep it.
+    monkeypatch.setattr(bulk_sweep, "_PLANS", {})
+    monkeypatch.setenv("TOYSAFE_CACHE_DIR", "off")
     days = [D0 + timedelta(days=k) for k in (0, 8, 37, 38)]
     with pytest.raises(AssertionError, match="differ"):
         differential(pair, 1, 60, SPEC, days=days)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, insert, select, text, update
+from sqlalchemy import JSON, Connection, Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from toysafe.io.program import ComplaintRow, ListingRow
@@ -51,6 +51,9 @@ def bulk_insert(s: Session, t: Table, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     conn = s.connection()
+    if conn.dialect.name == "sqlite":
+        _sqlite_insert(conn, t, rows)
+        return
     if conn.dialect.name != "postgresql":
         for part in chunks(rows):
             conn.execute(insert(t), list(part))
@@ -84,11 +87,48 @@ def insert_returning_ids(s: Session, t: Table, rows: Sequence[dict[str, Any]]) -
         ids.sort()
         bulk_insert(s, t, [{"id": i, **r} for i, r in zip(ids, rows, strict=True)])
         return ids
+    if conn.dialect.name == "sqlite":
+        # One writer holds the database (BEGIN IMMEDIATE): the rows just inserted are the
+        # newest ids, numbered in insertion order.
+        _sqlite_insert(conn, t, rows)
+        raw: Any = conn.connection.driver_connection
+        got = raw.execute(f'SELECT id FROM "{t.name}" ORDER BY id DESC LIMIT ?', (len(rows),))
+        return [r[0] for r in reversed(got.fetchall())]
     out: list[int] = []
     for part in chunks(rows):
         got = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), list(part))
         out += [r[0] for r in got]
     return out
+
+
+def _sqlite_insert(conn: Connection, t: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """SQLite: tuples through the driver's ``executemany`` in the session's transaction, each
+    value converted by its column type's own bind processor (exactly what SQLAlchemy would
+    store), Python-side column defaults filled in per row as SQLAlchemy fills them."""
+    cols = list(rows[0])
+    extra = [
+        c
+        for c in t.columns
+        if c.name not in rows[0] and c.default is not None and not c.primary_key
+    ]
+    procs = [t.c[c].type.bind_processor(conn.dialect) for c in cols]
+    xprocs = [c.type.bind_processor(conn.dialect) for c in extra]
+
+    def default(c: Any) -> Any:
+        d: Any = c.default
+        return d.arg if d.is_scalar else d.arg(None)
+
+    out = []
+    for r in rows:
+        vals = [r[c] if p is None else p(r[c]) for c, p in zip(cols, procs, strict=True)]
+        for c, p in zip(extra, xprocs, strict=True):
+            v = default(c)
+            vals.append(v if p is None else p(v))
+        out.append(tuple(vals))
+    names = ", ".join(f'"{n}"' for n in cols + [c.name for c in extra])
+    marks = ", ".join("?" for _ in range(len(cols) + len(extra)))
+    raw: Any = conn.connection.driver_connection
+    raw.executemany(f'INSERT INTO "{t.name}" ({names}) VALUES ({marks})', out)
 
 
 @dataclass(frozen=True)
