@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
-from sqlalchemy import Select, and_, bindparam, delete, select, update
+from sqlalchemy import Select, and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from toysafe.core.law.knowledge import KnowledgeBase
@@ -31,7 +31,13 @@ from toysafe.core.program.model import RequestState, Severity, ViolationKind, re
 from toysafe.core.program.policy import Policy
 from toysafe.store import models as m
 from toysafe.store.program import models as pm
-from toysafe.store.program.feeds import bulk_insert, chunks, insert_returning_ids, table
+from toysafe.store.program.feeds import (
+    bulk_insert,
+    bulk_update,
+    chunks,
+    insert_returning_ids,
+    table,
+)
 from toysafe.store.program.sweep import SEVERITY_RANK, Progress, SweepResult, _worse
 
 L = table(pm.ProgramListing)
@@ -432,27 +438,7 @@ class CompiledSweep:
             bulk_insert(s, F, self.stale)
             bulk_insert(s, RD, self.stale_dates)
         # Every listing whose row changes, with its final values.
-        rows = d.listings.to_pylist()
-        if rows:
-            stmt = (
-                update(L)
-                .where(L.c.id == bindparam("b_id"))
-                .values(
-                    **{
-                        k: bindparam(f"b_{k}")
-                        for k in (
-                            "product_id",
-                            "program_category",
-                            "in_scope",
-                            "state",
-                            "state_since",
-                        )
-                    }
-                )
-            )
-            conn = s.connection()
-            for part in chunks(rows):
-                conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in part])
+        bulk_update(s, L, "id", d.listings.to_pylist())
         # P1: requests of listings that left the program.
         closed = d.closed.to_pylist()
         if closed:
@@ -789,26 +775,7 @@ class CompiledSweep:
                 }
             )
         self.put(ACC, new_rows)
-        if changed:
-            stmt = (
-                update(ACC)
-                .where(ACC.c.seller_org_id == bindparam("b_seller_org_id"))
-                .values(
-                    **{
-                        k: bindparam(f"b_{k}")
-                        for k in (
-                            "since",
-                            "score",
-                            "band",
-                            "state",
-                            "trusted",
-                            "computed_on",
-                            "policy_version",
-                        )
-                    }
-                )
-            )
-            s.connection().execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in changed])
+        bulk_update(s, ACC, "seller_org_id", changed)
         suspend = [a["seller_org_id"] for a in accounts if a["suspend"]]
         lift = [a["seller_org_id"] for a in accounts if a["lift"]]
         critical: dict[int, list[str]] = defaultdict(list)

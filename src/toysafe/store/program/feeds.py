@@ -131,6 +131,63 @@ def _sqlite_insert(conn: Connection, t: Table, rows: Sequence[dict[str, Any]]) -
     raw.executemany(f'INSERT INTO "{t.name}" ({names}) VALUES ({marks})', out)
 
 
+def bulk_update(s: Session, t: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Update many rows by ``key`` (every row has the same keys): on SQLite tuples through the
+    driver's ``executemany`` (values converted by the column types' bind processors), elsewhere
+    SQLAlchemy's executemany."""
+    if not rows:
+        return
+    conn = s.connection()
+    cols = [c for c in rows[0] if c != key]
+    if conn.dialect.name == "postgresql":
+        _pg_update(conn, t, key, cols, rows)
+        return
+    if conn.dialect.name != "sqlite":
+        stmt = (
+            update(t)
+            .where(t.c[key] == bindparam(f"b_{key}"))
+            .values(**{c: bindparam(f"b_{c}") for c in cols})
+        )
+        for part in chunks(rows):
+            conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in part])
+        return
+    order = [*cols, key]
+    procs = [t.c[c].type.bind_processor(conn.dialect) for c in order]
+    out = [
+        tuple(r[c] if p is None else p(r[c]) for c, p in zip(order, procs, strict=True))
+        for r in rows
+    ]
+    sets = ", ".join(f'"{c}" = ?' for c in cols)
+    raw: Any = conn.connection.driver_connection
+    raw.executemany(f'UPDATE "{t.name}" SET {sets} WHERE "{key}" = ?', out)
+
+
+def _pg_update(
+    conn: Connection, t: Table, key: str, cols: list[str], rows: Sequence[dict[str, Any]]
+) -> None:
+    """PostgreSQL: the new values COPY'd into a temporary table, then one UPDATE ... FROM."""
+    order = [key, *cols]
+    as_json = {c for c in order if isinstance(t.c[c].type, JSON)}
+    names = ", ".join(f'"{c}"' for c in order)
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(
+            f'CREATE TEMP TABLE "_upd_{t.name}" ON COMMIT DROP AS '
+            f'SELECT {names} FROM "{t.name}" WITH NO DATA'
+        )
+        with cur.copy(f'COPY "_upd_{t.name}" ({names}) FROM STDIN') as copy:
+            for r in rows:
+                copy.write_row(
+                    [json.dumps(r[c]) if c in as_json and r[c] is not None else r[c] for c in order]
+                )
+        sets = ", ".join(f'"{c}" = u."{c}"' for c in cols)
+        cur.execute(
+            f'UPDATE "{t.name}" SET {sets} FROM "_upd_{t.name}" AS u '
+            f'WHERE "{t.name}"."{key}" = u."{key}"'
+        )
+        cur.execute(f'DROP TABLE "_upd_{t.name}"')
+
+
 @dataclass(frozen=True)
 class ImportResult:
     added: int
