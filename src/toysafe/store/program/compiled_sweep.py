@@ -676,7 +676,16 @@ class CompiledSweep:
 
     def ladder(self, d: Any) -> None:
         day, pol = self.day, self.policy
-        rows = d.ladder.to_pylist()
+        lad = d.ladder
+        if lad.num_rows and pol.ladder:
+            # Only the requests with a step to take or a violation to open write anything:
+            # most overdue requests took their steps on earlier days.
+            todo = lad.column("needs_violation")
+            for i in range(len(pol.ladder)):
+                step = pc.and_kleene(lad.column(f"reached_{i}"), pc.invert(lad.column(f"done_{i}")))
+                todo = pc.or_kleene(todo, step)
+            lad = lad.filter(todo)
+        rows = lad.to_pylist()
         if not rows:
             return
         actions, violations, history, notes = [], [], [], []
