@@ -11,6 +11,7 @@ run of the same day must change nothing. On SQLite and PostgreSQL; Spark in a sm
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -324,6 +325,9 @@ def test_mutation_a_perturbed_threshold_in_the_plan_goes_red(
     if pair[0].engine.dialect.name != "sqlite":
         pytest.skip("one backend is enough to show the test's teeth")
     monkeypatch.setattr(bulk_sweep.Plan, "__init__", _perturbed(change))
+    # The plan's SQL is cached by policy: compile the perturbed plan afresh, and keep it.
+    monkeypatch.setattr(bulk_sweep, "_PLANS", {})
+    monkeypatch.setenv("TOYSAFE_CACHE_DIR", "off")
     days = [D0 + timedelta(days=k) for k in (0, 8, 37, 38)]
     with pytest.raises(AssertionError, match="differ"):
         differential(pair, 1, 60, SPEC, days=days)
@@ -378,3 +382,44 @@ def test_cli_sweep_engine_duckdb_prints_the_same_document(ws_env: DB) -> None:
     assert any(have[k] for k in ("opened", "updated", "actions", "accounts"))
     bad = runner.invoke(app, [*args, "--spark-master", "local[1]"])
     assert bad.exit_code != 0 and "--spark-master" in bad.output
+
+
+def _aliases(sql: str) -> str:
+    """``sql`` with its table aliases numbered in order of appearance (ibis numbers them by
+    the expression's nodes, literals included)."""
+    names: dict[str, str] = {}
+    return re.sub(r'"t\d+"', lambda m: names.setdefault(m[0], f'"a{len(names)}"'), sql)
+
+
+def test_plan_sql_is_compiled_once_and_moved_to_each_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan's SQL, compiled for the sentinel day and cached on disk, is the SQL compiled
+    for the real day once its dates and audit period are moved (what the cache relies on)."""
+    monkeypatch.setenv("TOYSAFE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(bulk_sweep, "_PLANS", {})
+    pol = policy_from_data(policy_data(triggers__random_audit__rate=0.02))
+    cached = bulk_sweep.compile_plan(pol, 3)
+    assert len(list((tmp_path / "sweep-sql").glob("*.json"))) == 1
+    monkeypatch.setattr(bulk_sweep, "_PLANS", {})
+    assert bulk_sweep.compile_plan(pol, 3) == cached  # read back from disk
+    for day in (date(2026, 3, 31), date(2028, 2, 29), date(2026, 12, 31)):
+        period = bulk_sweep.period_of(day, "quarter")
+        direct: list[bulk_sweep.Stage] = []
+
+        def keep(name: str, expr: Any, output: bool, out: list[Any] = direct) -> Any:
+            out.append(bulk_sweep.ibis.to_sql(expr, dialect="duckdb", pretty=False))
+            return bulk_sweep.ibis.table(expr.schema(), name=name)
+
+        t = {
+            n: bulk_sweep.ibis.table(
+                bulk_sweep.ibis.Schema.from_pyarrow(bulk_sweep.schema_of(n)), name=f"snap_{n}"
+            )
+            for n in bulk_sweep.SNAPSHOT
+        }
+        bulk_sweep.stages(bulk_sweep.Plan(None, pol, 3, day), t, keep)
+        moved = [bulk_sweep.sql_for_day(st.sql, day, period) for st in cached]
+        assert [_aliases(s) for s in moved] == [_aliases(str(s)) for s in direct]
+        assert not any("MAKE_DATE(15" in s or bulk_sweep.PERIOD in s for s in moved)
+    # A different policy or version is a different plan.
+    assert bulk_sweep.plan_key(pol, 3) != bulk_sweep.plan_key(pol, 4)

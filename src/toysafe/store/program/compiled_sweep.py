@@ -15,13 +15,14 @@ import io
 import json
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
-from sqlalchemy import Select, and_, bindparam, delete, select, update
+from sqlalchemy import Select, and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from toysafe.core.law.knowledge import KnowledgeBase
@@ -30,7 +31,13 @@ from toysafe.core.program.model import RequestState, Severity, ViolationKind, re
 from toysafe.core.program.policy import Policy
 from toysafe.store import models as m
 from toysafe.store.program import models as pm
-from toysafe.store.program.feeds import bulk_insert, chunks, insert_returning_ids, table
+from toysafe.store.program.feeds import (
+    bulk_insert,
+    bulk_update,
+    chunks,
+    insert_returning_ids,
+    table,
+)
 from toysafe.store.program.sweep import SEVERITY_RANK, Progress, SweepResult, _worse
 
 L = table(pm.ProgramListing)
@@ -211,6 +218,14 @@ def snapshot(s: Session) -> dict[str, pa.Table]:
     return {name: read_arrow(s, q[name], schema_of(name)) for name in SNAPSHOT}
 
 
+@dataclass(frozen=True)
+class _Engine:
+    """What the bulk assessment of linked products needs to know of the engine."""
+
+    engine: str
+    session: Any
+
+
 class CompiledSweep:
     """The sweep of one day computed by the plan on an engine, written back in bulk."""
 
@@ -243,20 +258,28 @@ class CompiledSweep:
         self._t = now
 
     def run(self, kb: KnowledgeBase | None) -> SweepResult:
-        from toysafe.bulk.sweep import Frames, run_plan
+        from toysafe.bulk.sweep import Frames, run_plan, run_sql_plan
 
         self.progress("snapshot")
         snap = snapshot(self.s)
         self._lap("snapshot_s")
-        frames = Frames(self.engine, self.spark)
-        try:
-            self.progress("linking products")
-            snap = self.refresh_facts(frames, snap, kb)
+        self.progress("linking products")
+        if self.engine == "duckdb":
+            # The plan's SQL is compiled once per policy and cached; DuckDB runs it directly.
+            snap = self.refresh_facts(_Engine("duckdb", None), snap, kb)
             self._lap("facts_s")
-            d = run_plan(frames, self.policy, self.version, self.day, snap, self.progress)
+            d = run_sql_plan(self.policy, self.version, self.day, snap, self.progress)
             self._lap("plan_s")
-        finally:
-            frames.close()
+            self.timings.update({f"plan.{k}": v for k, v in d.timings.items()})
+        else:
+            frames = Frames(self.engine, self.spark)
+            try:
+                snap = self.refresh_facts(frames, snap, kb)
+                self._lap("facts_s")
+                d = run_plan(frames, self.policy, self.version, self.day, snap, self.progress)
+                self._lap("plan_s")
+            finally:
+                frames.close()
         self.apply(d, snap)
         self._lap("apply_s")
         return self.result
@@ -405,6 +428,7 @@ class CompiledSweep:
     def apply(self, d: Any, snap: dict[str, pa.Table]) -> None:
         """Write the change set in the SQL path's order (so ids agree)."""
         s, day, res = self.s, self.day, self.result
+        self.snap = snap
         # Linked products first: their facts.
         if self.stale:
             ids = [f["product_id"] for f in self.stale]
@@ -414,27 +438,7 @@ class CompiledSweep:
             bulk_insert(s, F, self.stale)
             bulk_insert(s, RD, self.stale_dates)
         # Every listing whose row changes, with its final values.
-        rows = d.listings.to_pylist()
-        if rows:
-            stmt = (
-                update(L)
-                .where(L.c.id == bindparam("b_id"))
-                .values(
-                    **{
-                        k: bindparam(f"b_{k}")
-                        for k in (
-                            "product_id",
-                            "program_category",
-                            "in_scope",
-                            "state",
-                            "state_since",
-                        )
-                    }
-                )
-            )
-            conn = s.connection()
-            for part in chunks(rows):
-                conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in part])
+        bulk_update(s, L, "id", d.listings.to_pylist())
         # P1: requests of listings that left the program.
         closed = d.closed.to_pylist()
         if closed:
@@ -611,17 +615,19 @@ class CompiledSweep:
                         "added_triggers": kinds,
                     }
                 )
-        have: set[tuple[int, str, str]] = set()
-        rids = sorted(
-            {r["request_id"] for r in trig_rows if r["request_id"] not in provisional.values()}
-        )
-        for part in chunks(rids):
-            have.update(
-                (a, b, c)
-                for a, b, c in s.execute(
-                    select(T.c.request_id, T.c.kind, T.c.ref).where(T.c.request_id.in_(part))
-                ).all()
+        # The triggers the open requests already have: the snapshot's (nothing wrote any since).
+        fresh_ids = set(provisional.values())
+        rids = sorted({r["request_id"] for r in trig_rows if r["request_id"] not in fresh_ids})
+        old = self.snap["triggers"]
+        old = old.filter(pc.is_in(old["request_id"], pa.array(rids, pa.int64())))
+        have = set(
+            zip(
+                old["request_id"].to_pylist(),
+                old["kind"].to_pylist(),
+                old["ref"].to_pylist(),
+                strict=True,
             )
+        )
         self.put(T, [r for r in trig_rows if (r["request_id"], r["kind"], r["ref"]) not in have])
         self.put(H, added)
         return provisional
@@ -670,7 +676,16 @@ class CompiledSweep:
 
     def ladder(self, d: Any) -> None:
         day, pol = self.day, self.policy
-        rows = d.ladder.to_pylist()
+        lad = d.ladder
+        if lad.num_rows and pol.ladder:
+            # Only the requests with a step to take or a violation to open write anything:
+            # most overdue requests took their steps on earlier days.
+            todo = lad.column("needs_violation")
+            for i in range(len(pol.ladder)):
+                step = pc.and_kleene(lad.column(f"reached_{i}"), pc.invert(lad.column(f"done_{i}")))
+                todo = pc.or_kleene(todo, step)
+            lad = lad.filter(todo)
+        rows = lad.to_pylist()
         if not rows:
             return
         actions, violations, history, notes = [], [], [], []
@@ -769,26 +784,7 @@ class CompiledSweep:
                 }
             )
         self.put(ACC, new_rows)
-        if changed:
-            stmt = (
-                update(ACC)
-                .where(ACC.c.seller_org_id == bindparam("b_seller_org_id"))
-                .values(
-                    **{
-                        k: bindparam(f"b_{k}")
-                        for k in (
-                            "since",
-                            "score",
-                            "band",
-                            "state",
-                            "trusted",
-                            "computed_on",
-                            "policy_version",
-                        )
-                    }
-                )
-            )
-            s.connection().execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in changed])
+        bulk_update(s, ACC, "seller_org_id", changed)
         suspend = [a["seller_org_id"] for a in accounts if a["suspend"]]
         lift = [a["seller_org_id"] for a in accounts if a["lift"]]
         critical: dict[int, list[str]] = defaultdict(list)

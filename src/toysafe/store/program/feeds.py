@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, insert, select, text, update
+from sqlalchemy import JSON, Connection, Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from toysafe.io.program import ComplaintRow, ListingRow
@@ -51,6 +51,9 @@ def bulk_insert(s: Session, t: Table, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     conn = s.connection()
+    if conn.dialect.name == "sqlite":
+        _sqlite_insert(conn, t, rows)
+        return
     if conn.dialect.name != "postgresql":
         for part in chunks(rows):
             conn.execute(insert(t), list(part))
@@ -84,11 +87,105 @@ def insert_returning_ids(s: Session, t: Table, rows: Sequence[dict[str, Any]]) -
         ids.sort()
         bulk_insert(s, t, [{"id": i, **r} for i, r in zip(ids, rows, strict=True)])
         return ids
+    if conn.dialect.name == "sqlite":
+        # One writer holds the database (BEGIN IMMEDIATE): the rows just inserted are the
+        # newest ids, numbered in insertion order.
+        _sqlite_insert(conn, t, rows)
+        raw: Any = conn.connection.driver_connection
+        got = raw.execute(f'SELECT id FROM "{t.name}" ORDER BY id DESC LIMIT ?', (len(rows),))
+        return [r[0] for r in reversed(got.fetchall())]
     out: list[int] = []
     for part in chunks(rows):
         got = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), list(part))
         out += [r[0] for r in got]
     return out
+
+
+def _sqlite_insert(conn: Connection, t: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """SQLite: tuples through the driver's ``executemany`` in the session's transaction, each
+    value converted by its column type's own bind processor (exactly what SQLAlchemy would
+    store), Python-side column defaults filled in per row as SQLAlchemy fills them."""
+    cols = list(rows[0])
+    extra = [
+        c
+        for c in t.columns
+        if c.name not in rows[0] and c.default is not None and not c.primary_key
+    ]
+    procs = [t.c[c].type.bind_processor(conn.dialect) for c in cols]
+    xprocs = [c.type.bind_processor(conn.dialect) for c in extra]
+
+    def default(c: Any) -> Any:
+        d: Any = c.default
+        return d.arg if d.is_scalar else d.arg(None)
+
+    out = []
+    for r in rows:
+        vals = [r[c] if p is None else p(r[c]) for c, p in zip(cols, procs, strict=True)]
+        for c, p in zip(extra, xprocs, strict=True):
+            v = default(c)
+            vals.append(v if p is None else p(v))
+        out.append(tuple(vals))
+    names = ", ".join(f'"{n}"' for n in cols + [c.name for c in extra])
+    marks = ", ".join("?" for _ in range(len(cols) + len(extra)))
+    raw: Any = conn.connection.driver_connection
+    raw.executemany(f'INSERT INTO "{t.name}" ({names}) VALUES ({marks})', out)
+
+
+def bulk_update(s: Session, t: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Update many rows by ``key`` (every row has the same keys): on SQLite tuples through the
+    driver's ``executemany`` (values converted by the column types' bind processors), elsewhere
+    SQLAlchemy's executemany."""
+    if not rows:
+        return
+    conn = s.connection()
+    cols = [c for c in rows[0] if c != key]
+    if conn.dialect.name == "postgresql":
+        _pg_update(conn, t, key, cols, rows)
+        return
+    if conn.dialect.name != "sqlite":
+        stmt = (
+            update(t)
+            .where(t.c[key] == bindparam(f"b_{key}"))
+            .values(**{c: bindparam(f"b_{c}") for c in cols})
+        )
+        for part in chunks(rows):
+            conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in part])
+        return
+    order = [*cols, key]
+    procs = [t.c[c].type.bind_processor(conn.dialect) for c in order]
+    out = [
+        tuple(r[c] if p is None else p(r[c]) for c, p in zip(order, procs, strict=True))
+        for r in rows
+    ]
+    sets = ", ".join(f'"{c}" = ?' for c in cols)
+    raw: Any = conn.connection.driver_connection
+    raw.executemany(f'UPDATE "{t.name}" SET {sets} WHERE "{key}" = ?', out)
+
+
+def _pg_update(
+    conn: Connection, t: Table, key: str, cols: list[str], rows: Sequence[dict[str, Any]]
+) -> None:
+    """PostgreSQL: the new values COPY'd into a temporary table, then one UPDATE ... FROM."""
+    order = [key, *cols]
+    as_json = {c for c in order if isinstance(t.c[c].type, JSON)}
+    names = ", ".join(f'"{c}"' for c in order)
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(
+            f'CREATE TEMP TABLE "_upd_{t.name}" ON COMMIT DROP AS '
+            f'SELECT {names} FROM "{t.name}" WITH NO DATA'
+        )
+        with cur.copy(f'COPY "_upd_{t.name}" ({names}) FROM STDIN') as copy:
+            for r in rows:
+                copy.write_row(
+                    [json.dumps(r[c]) if c in as_json and r[c] is not None else r[c] for c in order]
+                )
+        sets = ", ".join(f'"{c}" = u."{c}"' for c in cols)
+        cur.execute(
+            f'UPDATE "{t.name}" SET {sets} FROM "_upd_{t.name}" AS u '
+            f'WHERE "{t.name}"."{key}" = u."{key}"'
+        )
+        cur.execute(f'DROP TABLE "_upd_{t.name}"')
 
 
 @dataclass(frozen=True)
