@@ -38,7 +38,13 @@ from toysafe.store.program.feeds import (
     insert_returning_ids,
     table,
 )
-from toysafe.store.program.sweep import SEVERITY_RANK, Progress, SweepResult, _worse
+from toysafe.store.program.sweep import (
+    SEVERITY_RANK,
+    Progress,
+    SweepResult,
+    _worse,
+    action_row,
+)
 
 L = table(pm.ProgramListing)
 Rq = table(pm.Request)
@@ -412,18 +418,9 @@ class CompiledSweep:
         prior: str | None,
         why: dict[str, Any],
     ) -> dict[str, Any]:
-        return {
-            "key": key,
-            "seller_org_id": seller,
-            "listing_pk": listing_pk,
-            "request_id": request,
-            "action": action,
-            "on": self.day,
-            "prior_state": prior,
-            "policy_version": self.version,
-            "actor": self.actor,
-            "reasons": why,
-        }
+        return action_row(
+            key, seller, listing_pk, request, action, prior, why, self.day, self.version, self.actor
+        )
 
     def apply(self, d: Any, snap: dict[str, pa.Table]) -> None:
         """Write the change set in the SQL path's order (so ids agree)."""

@@ -1163,18 +1163,36 @@ class Sweep:
         prior: str | None,
         why: dict[str, Any],
     ) -> dict[str, Any]:
-        return {
-            "key": key,
-            "seller_org_id": seller,
-            "listing_pk": listing_pk,
-            "request_id": request,
-            "action": action,
-            "on": self.day,
-            "prior_state": prior,
-            "policy_version": self.version,
-            "actor": self.actor,
-            "reasons": why,
-        }
+        return action_row(
+            key, seller, listing_pk, request, action, prior, why, self.day, self.version, self.actor
+        )
+
+
+def action_row(
+    key: str,
+    seller: int,
+    listing_pk: int | None,
+    request: int | None,
+    action: str,
+    prior: str | None,
+    why: dict[str, Any],
+    day: date,
+    version: int,
+    actor: str,
+) -> dict[str, Any]:
+    """One ``program_actions`` row: the SQL and the compiled sweep write exactly this shape."""
+    return {
+        "key": key,
+        "seller_org_id": seller,
+        "listing_pk": listing_pk,
+        "request_id": request,
+        "action": action,
+        "on": day,
+        "prior_state": prior,
+        "policy_version": version,
+        "actor": actor,
+        "reasons": why,
+    }
 
 
 def _kinds(triggers: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
