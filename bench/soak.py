@@ -53,6 +53,7 @@ MIX = [
     (6.67, "add_product"),
 ]
 WRITES = {"report", "add_product"}
+CONNECTIONS = 48  # the driver's keep-alive connections (and requests in flight)
 
 
 # --- the workspace and the server ----------------------------------------------------------------
@@ -212,6 +213,12 @@ def drive(base: str, token: str, products: int, rps: float, seconds: float, seed
         doc["sku"] = f"SOAK-{run}-{i}"
         return kind, f"/api/v1/products?as_of={AS_OF}", doc
 
+    # httpcore's pool matches every queued request against every connection on each event
+    # (quadratic): with thousands queued, the driver itself saturated a core and stopped
+    # sending (the "stall" seen in earlier soaks). Requests wait for a connection here instead;
+    # their latency still counts from the scheduled moment, so a slow server cannot hide.
+    connections = asyncio.Semaphore(CONNECTIONS)
+
     async def one(client: httpx.AsyncClient, at: float, i: int) -> None:
         nonlocal errors
         kind, path, body = request(i)
@@ -220,10 +227,11 @@ def drive(base: str, token: str, products: int, rps: float, seconds: float, seed
         if delay > 0:
             await asyncio.sleep(delay)
         try:
-            if body is None:
-                r = await client.get(path)
-            else:
-                r = await client.post(path, json=body)
+            async with connections:
+                if body is None:
+                    r = await client.get(path)
+                else:
+                    r = await client.post(path, json=body)
             code = str(r.status_code)
             good = 200 <= r.status_code < 300
         except httpx.HTTPError as e:
@@ -253,7 +261,7 @@ def drive(base: str, token: str, products: int, rps: float, seconds: float, seed
 
     async def main() -> None:
         nonlocal errors
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+        limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
         headers = {"Authorization": f"Bearer {token}"}
         client = httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30.0)
         for _ in range(20):  # open some connections first

@@ -159,4 +159,5 @@ def serve(
         # X-Forwarded-For is applied by the app, and only from TOYSAFE_TRUSTED_PROXIES.
         proxy_headers=False,
         backlog=4096,
+        http="toysafe.web.serving:NoDelayH11Protocol",
     )
