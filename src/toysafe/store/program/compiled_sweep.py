@@ -408,20 +408,6 @@ class CompiledSweep:
             "detail": detail,
         }
 
-    def _action(
-        self,
-        key: str,
-        seller: int,
-        listing_pk: int | None,
-        request: int | None,
-        action: str,
-        prior: str | None,
-        why: dict[str, Any],
-    ) -> dict[str, Any]:
-        return action_row(
-            key, seller, listing_pk, request, action, prior, why, self.day, self.version, self.actor
-        )
-
     def apply(self, d: Any, snap: dict[str, pa.Table]) -> None:
         """Write the change set in the SQL path's order (so ids agree)."""
         s, day, res = self.s, self.day, self.result
@@ -700,8 +686,15 @@ class CompiledSweep:
                     pol, self.version, day, i, r["id"], r["listing_id"], r["due"], list(reqs)
                 ).to_dict()
                 actions.append(
-                    self._action(
-                        key, r["seller_org_id"], r["listing_pk"], r["id"], step.listing, state, why
+                    action_row(
+                        self,
+                        key,
+                        r["seller_org_id"],
+                        r["listing_pk"],
+                        r["id"],
+                        step.listing,
+                        state,
+                        why,
                     )
                 )
                 notes.append(
@@ -795,8 +788,15 @@ class CompiledSweep:
             for sid in suspend:
                 why = R.suspension(pol, self.version, day, critical[sid], None).to_dict()
                 actions.append(
-                    self._action(
-                        f"suspend:{sid}:{day.isoformat()}", sid, None, None, "suspended", None, why
+                    action_row(
+                        self,
+                        f"suspend:{sid}:{day.isoformat()}",
+                        sid,
+                        None,
+                        None,
+                        "suspended",
+                        None,
+                        why,
                     )
                 )
                 self.result.actions.append(
@@ -808,8 +808,15 @@ class CompiledSweep:
                 ).to_dict()
                 key = f"suspend:{lst['seller_org_id']}:{day.isoformat()}:{lst['id']}"
                 actions.append(
-                    self._action(
-                        key, lst["seller_org_id"], lst["id"], None, "suppressed", lst["state"], why
+                    action_row(
+                        self,
+                        key,
+                        lst["seller_org_id"],
+                        lst["id"],
+                        None,
+                        "suppressed",
+                        lst["state"],
+                        why,
                     )
                 )
                 self.result.actions.append(
@@ -834,7 +841,8 @@ class CompiledSweep:
             for sid in lift:
                 why = R.unsuspension(pol, self.version, day, None).to_dict()
                 actions.append(
-                    self._action(
+                    action_row(
+                        self,
                         f"unsuspend:{sid}:{day.isoformat()}",
                         sid,
                         None,
@@ -851,8 +859,15 @@ class CompiledSweep:
                 why = R.unsuspension(pol, self.version, day, lst["listing_id"]).to_dict()
                 key = f"unsuspend:{lst['seller_org_id']}:{day.isoformat()}:{lst['id']}"
                 actions.append(
-                    self._action(
-                        key, lst["seller_org_id"], lst["id"], None, "reinstated", "suppressed", why
+                    action_row(
+                        self,
+                        key,
+                        lst["seller_org_id"],
+                        lst["id"],
+                        None,
+                        "reinstated",
+                        "suppressed",
+                        why,
                     )
                 )
                 self.result.actions.append(

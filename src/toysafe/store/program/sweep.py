@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -1067,7 +1067,7 @@ class Sweep:
         for sid in sellers:
             why = R.suspension(self.policy, self.version, self.day, critical[sid], None).to_dict()
             key = f"suspend:{sid}:{self.day.isoformat()}"
-            actions.append(self._action(key, sid, None, None, "suspended", None, why))
+            actions.append(action_row(self, key, sid, None, None, "suspended", None, why))
             self.result.actions.append(
                 {"seller": self.slug(sid), "action": "suspended", "reasons": why}
             )
@@ -1077,7 +1077,7 @@ class Sweep:
             ).to_dict()
             key = f"suspend:{lst.seller_org_id}:{self.day.isoformat()}:{lst.id}"
             actions.append(
-                self._action(key, lst.seller_org_id, lst.id, None, "suppressed", lst.state, why)
+                action_row(self, key, lst.seller_org_id, lst.id, None, "suppressed", lst.state, why)
             )
             states[lst.id] = "suppressed"
             self.result.actions.append(
@@ -1113,7 +1113,8 @@ class Sweep:
         for sid in sellers:
             why = R.unsuspension(self.policy, self.version, self.day, None).to_dict()
             actions.append(
-                self._action(
+                action_row(
+                    self,
                     f"unsuspend:{sid}:{self.day.isoformat()}",
                     sid,
                     None,
@@ -1131,7 +1132,8 @@ class Sweep:
             why = R.unsuspension(self.policy, self.version, self.day, lst.listing_id).to_dict()
             key = f"unsuspend:{lst.seller_org_id}:{self.day.isoformat()}:{lst.id}"
             actions.append(
-                self._action(
+                action_row(
+                    self,
                     key,
                     lst.seller_org_id,
                     lst.id,
@@ -1153,22 +1155,17 @@ class Sweep:
             for part in chunks(pks):
                 self.ex(update(L).where(L.c.id.in_(part)).values(state=st, state_since=self.day))
 
-    def _action(
-        self,
-        key: str,
-        seller: int,
-        listing_pk: int | None,
-        request: int | None,
-        action: str,
-        prior: str | None,
-        why: dict[str, Any],
-    ) -> dict[str, Any]:
-        return action_row(
-            key, seller, listing_pk, request, action, prior, why, self.day, self.version, self.actor
-        )
+
+class SweepContext(Protocol):
+    """What every row a sweep writes is stamped with."""
+
+    day: date
+    version: int
+    actor: str
 
 
 def action_row(
+    at: SweepContext,
     key: str,
     seller: int,
     listing_pk: int | None,
@@ -1176,9 +1173,6 @@ def action_row(
     action: str,
     prior: str | None,
     why: dict[str, Any],
-    day: date,
-    version: int,
-    actor: str,
 ) -> dict[str, Any]:
     """One ``program_actions`` row: the SQL and the compiled sweep write exactly this shape."""
     return {
@@ -1187,10 +1181,10 @@ def action_row(
         "listing_pk": listing_pk,
         "request_id": request,
         "action": action,
-        "on": day,
+        "on": at.day,
         "prior_state": prior,
-        "policy_version": version,
-        "actor": actor,
+        "policy_version": at.version,
+        "actor": at.actor,
         "reasons": why,
     }
 
