@@ -1,6 +1,7 @@
 """Every figure the synthetic marketplace uses, with where it comes from.
 
-``source`` names the reference (``/work/shared/reference/*.md`` section, and its confidence mark)
+``source`` names the reference (the team's marketplace-program reference notes, section and its
+confidence mark; the project never reads them)
 when a figure rests on one; ``assumption`` marks a figure no public source gave us: it is a
 modelling choice, shown as such in ``metrics.json`` and the report, never as a fact.
 """
