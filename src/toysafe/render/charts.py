@@ -48,11 +48,17 @@ def _style(ax: object) -> None:
     ax.set_axisbelow(True)
 
 
-def _svg(fig: Figure) -> str:
+def _svg(fig: Figure, *, tight: bool = True, **metadata: str) -> str:
+    """The figure as an SVG document; ``metadata`` (Title, Description) goes into it."""
     out = io.StringIO()
     # Text stays text (smaller, selectable); the hash salt keeps ids stable between runs.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "toysafe"}):
-        fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(
+            out,
+            format="svg",
+            bbox_inches="tight" if tight else None,
+            metadata={**metadata, "Date": None},
+        )
     return out.getvalue()
 
 
@@ -104,17 +110,6 @@ def trigger_chart(counts: Mapping[str, int], labels: Mapping[str, str], title: s
 
 # The account-health chart (seller console): bands in the stylesheet's status colours.
 _OK, _WARN, _BAD, _INK, _MUTED = "#1d7a46", "#a35c00", "#b3261e", "#1f2933", "#6b7785"
-
-
-def _svg_titled(fig: Figure, title: str, description: str) -> bytes:
-    buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "toysafe"}):
-        fig.savefig(
-            buf,
-            format="svg",
-            metadata={"Title": title, "Description": description, "Date": None},
-        )
-    return buf.getvalue()
 
 
 def health_chart(
@@ -174,4 +169,4 @@ def health_chart(
         f"{title} from {days[0].isoformat()} to {days[-1].isoformat()}: "
         f"{scores[0]} at the start, {scores[-1]} at the end, lowest {min(scores)}."
     )
-    return _svg_titled(fig, title, description)
+    return _svg(fig, tight=False, Title=title, Description=description).encode()
