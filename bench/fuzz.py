@@ -338,7 +338,11 @@ class Targets:
 
 
 def run(
-    inputs: int, seed: int, cli_share: float = 0.1, checkpoint: Path | None = None
+    inputs: int,
+    seed: int,
+    cli_share: float = 0.1,
+    checkpoint: Path | None = None,
+    crash_dir: Path | None = None,
 ) -> dict[str, Any]:
     from typer.testing import CliRunner
 
@@ -389,20 +393,26 @@ def run(
             slowest = max(slowest, elapsed)
             if elapsed > SLOW_S:
                 slow += 1
-            if checkpoint is not None and (i + 1) % 500 == 0:
-                done = {"inputs_done": i + 1, "crashes": sum(crashes.values()), "slow": slow}
-                checkpoint.write_text(json.dumps(done | {"crash_kinds": dict(crashes)}))
             if problem is not None:
                 key = f"{fmt}: {problem.strip().splitlines()[-1][:160]}"
                 crashes[key] += 1
                 if len(examples) < 20 and crashes[key] == 1:
                     examples.append(
                         {
+                            "index": i,
                             "format": fmt,
                             "input": fuzzed[:300].decode("latin-1"),
                             "error": problem[-600:],
                         }
                     )
+                    if crash_dir is not None:  # the whole input, to replay the crash
+                        crash_dir.mkdir(parents=True, exist_ok=True)
+                        (crash_dir / f"{seed}-{i}-{name}").write_bytes(fuzzed)
+            if checkpoint is not None and (i + 1) % 500 == 0:
+                done = {"inputs_done": i + 1, "crashes": sum(crashes.values()), "slow": slow}
+                checkpoint.write_text(
+                    json.dumps(done | {"crash_kinds": dict(crashes), "examples": examples})
+                )
     return {
         "inputs": inputs,
         "crashes": sum(crashes.values()),
@@ -424,8 +434,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inputs", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--checkpoint", type=Path, help="Write progress here every 500 inputs.")
+    parser.add_argument(
+        "--crash-dir", type=Path, help="Keep the whole input of each distinct crash here."
+    )
     args = parser.parse_args(argv)
-    result = run(args.inputs, args.seed, checkpoint=args.checkpoint)
+    result = run(args.inputs, args.seed, checkpoint=args.checkpoint, crash_dir=args.crash_dir)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

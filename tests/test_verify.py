@@ -267,6 +267,18 @@ def test_a_verdict_without_figures_does_not_prove_a_limit() -> None:
     assert "verdict without the measured values" in findings(v)
 
 
+def test_a_verdict_for_a_named_analyte_without_its_figure_is_judged_not_crashed() -> None:
+    # Found by bench/fuzz.py (seed 21): an analyte row with a verdict and no value reached
+    # the limit check, which assumed a figure.
+    rs = [r for r in results() if r["requirement"] != "16CFR1303"]
+    passed = {"requirement": "16CFR1303", "component": "paint-red", "analyte": "Pb"}
+    v = run(report(results=[*rs, passed | {"unit": "ppm", "verdict": "pass"}]))
+    assert status(v, "16CFR1303") == "missing"
+    assert "verdict without the measured values" in findings(v)
+    v = run(report(results=[*rs, passed | {"verdict": "fail"}]))
+    assert status(v, "16CFR1303") == "fail"
+
+
 def test_a_non_detect_above_the_limit_is_inconclusive() -> None:
     rs = results()
     rs[0] = {**rs[0], "value": "ND", "loq": 100}

@@ -488,7 +488,9 @@ def _check_component(
     latest: dict[str, _Row] = {}
     for row in rows:  # newest report first
         res = row.result
-        if res.analyte is None:
+        # A verdict without a figure (with or without an analyte) cannot be judged against
+        # the limit: a "fail" still fails, a "pass" is values_missing below.
+        if res.analyte is None or res.value is None:
             if res.verdict == "fail":
                 check.status = "fail"
                 check.found.append(
@@ -527,7 +529,10 @@ def _check_component(
     if not gaps:
         check.status = "pass"
         return check
-    if any(r.result.analyte is None and r.result.verdict == "pass" for r in rows):
+    if any(
+        (r.result.analyte is None or r.result.value is None) and r.result.verdict == "pass"
+        for r in rows
+    ):
         check.found.append(Reason("values_missing", {"requirement": req.id, "component": target}))
     check.found.append(
         Reason(
