@@ -93,6 +93,31 @@ INITIAL_SHARE = assume(0.5, "no source; a program launched on a running marketpl
 REVIEWERS = assume(2, "no source")
 REVIEWER_CAPACITY = assume(25, "no source; cases one reviewer closes in a day")
 
+#: --- The TIC channel (direct validation, contract 8.3) -----------------------------------------
+#: Approved TICs (the simulator's own two; their ids and keys are in the simulator's policy).
+TIC_IDS = assume(("sim-tic-a", "sim-tic-b"), "no source; two approved TICs share the work")
+#: Validations one TIC starts per day (its intake capacity for this marketplace's sellers).
+TIC_CAPACITY_PER_DAY = assume(4, "no source")
+#: Days a TIC takes to validate a report the seller already holds (no new test).
+TIC_VALIDATE_DAYS = assume((2, 5), "no source; a review of an existing report")
+#: A TIC that must test the product takes the lab turnaround (LAB_TURNAROUND_DAYS) instead.
+#: Days a seller takes to find a TIC, book the validation and send samples.
+ASK_TIC_DAYS = assume((1, 5), "no source")
+#: What one validation costs the seller (for the report; the program does not charge it).
+TIC_FEE_USD = ref(150, f"{MP} 'DV: 1 validation per ASIN, about $150 each (range 100-200)'")
+#: Listing category of infant products (age grade under 12 months): where a policy may ask for
+#: direct validation; every other toy is listed in toys_and_games.
+INFANT_UNDER_MONTHS = assume(12, "no source; infant products listed as baby_products")
+
+#: --- A catalog with history (the program has been running before the first simulated day) ---
+#: Share of the listings already on the marketplace at the start that hold an approval from
+#: before it (only products that would pass; their reports are 0-364 days old at the start,
+#: uniformly, so their renewals fall due across the year and some within the run).
+HISTORY_APPROVED_SHARE = assume(0.6, "no source; a program that has run for a year or more")
+#: Share of sellers established on the marketplace for two to four years (the rest joined within
+#: the last year): only established sellers can reach the trusted tier (P12, 730 days).
+ESTABLISHED_SELLER_SHARE = assume(0.35, "no source")
+
 
 def all_figures() -> dict[str, dict[str, Any]]:
     """Every figure by name, for ``metrics.json`` and the report."""
