@@ -95,7 +95,7 @@ def test_reviewer_capacity_is_respected(run: tuple[Simulation, dict[str, Any]]) 
 
 
 def test_longer_response_window_suppresses_less() -> None:
-    cfg = SimConfig(10, 60, 45, seed=3)
+    cfg = SimConfig(10, 60, 45, seed=3, history=False)
     short = Simulation(cfg, policy()).run()["totals"]
     data = policy().model_dump(mode="json")
     data["clocks"]["response_days"] = 45
@@ -105,7 +105,7 @@ def test_longer_response_window_suppresses_less() -> None:
 
 
 def test_review_of_every_submission_builds_a_backlog() -> None:
-    cfg = SimConfig(8, 50, 30, seed=2, reviewers=1, capacity=1)
+    cfg = SimConfig(8, 50, 30, seed=2, reviewers=1, capacity=1, history=False)
     auto = Simulation(cfg, policy()).run()["totals"]
     cats = policy().model_dump(mode="json")["categories"]
     cats["toys"]["auto_approve"] = False

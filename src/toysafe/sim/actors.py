@@ -167,9 +167,10 @@ def make_sellers(cfg: SimConfig) -> list[Seller]:
 
 def _joined(cfg: SimConfig, i: int) -> int:
     r = stream(cfg.seed, "seller-joined", i)
+    ages = C.SELLER_AGE_DAYS.value
     if r.random() < C.ESTABLISHED_SELLER_SHARE.value:
-        return r.randint(730, 1460)
-    return r.randint(30, 365)
+        return span(r, ages["established"])
+    return span(r, ages["new"])
 
 
 def make_listings(
@@ -296,7 +297,9 @@ def after_failed_test(seed: int, listing: Listing, request_no: int) -> Step | No
     r = stream(seed, "retest", listing.listing_id, request_no)
     if r.random() >= C.RETEST_AFTER_FAIL.value:
         return None
-    return Step(span(r, C.LAB_TURNAROUND_DAYS.value) + span(r, (7, 21)), "submit", "clean")
+    return Step(
+        span(r, C.LAB_TURNAROUND_DAYS.value) + span(r, C.FIX_PRODUCT_DAYS.value), "submit", "clean"
+    )
 
 
 def after_tic_findings(
@@ -308,7 +311,9 @@ def after_tic_findings(
     if failed:
         if r.random() >= C.RETEST_AFTER_FAIL.value:
             return None
-        return Step(span(r, (7, 21)) + span(r, C.ASK_TIC_DAYS.value), "ask_tic_test")
+        return Step(
+            span(r, C.FIX_PRODUCT_DAYS.value) + span(r, C.ASK_TIC_DAYS.value), "ask_tic_test"
+        )
     if r.random() >= seller.answers:
         return None
     return Step(span(r, C.ASK_TIC_DAYS.value), "ask_tic_test")

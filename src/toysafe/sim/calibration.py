@@ -71,6 +71,8 @@ FORGERY_KIND = assume(
 )
 #: An honest seller whose product fails a test fixes it and retests with this probability.
 RETEST_AFTER_FAIL = assume(0.6, "no source")
+#: Days to fix a product that failed (before it goes back to the lab or the TIC).
+FIX_PRODUCT_DAYS = assume((7, 21), "no source")
 #: Listings in a toy category that are not children's products (adult collectibles, decor) and
 #: carry neither an age nor a linked product: the 2021 sweep hit such items.
 NOT_A_TOY_SHARE = assume(0.03, f"{MP} D2 (false positives on adult collectibles); no rate")
@@ -114,9 +116,13 @@ INFANT_UNDER_MONTHS = assume(12, "no source; infant products listed as baby_prod
 #: before it (only products that would pass; their reports are 0-364 days old at the start,
 #: uniformly, so their renewals fall due across the year and some within the run).
 HISTORY_APPROVED_SHARE = assume(0.6, "no source; a program that has run for a year or more")
+#: Age of the reports those approvals rest on at the start (uniform; under the 365-day limit).
+HISTORY_REPORT_AGE_DAYS = assume((0, 364), "no source; approvals spread over the past year")
 #: Share of sellers established on the marketplace for two to four years (the rest joined within
 #: the last year): only established sellers can reach the trusted tier (P12, 730 days).
 ESTABLISHED_SELLER_SHARE = assume(0.35, "no source")
+#: Days on the marketplace before the start: established sellers, and the others.
+SELLER_AGE_DAYS = assume({"established": (730, 1460), "new": (30, 365)}, "no source")
 
 
 def all_figures() -> dict[str, dict[str, Any]]:

@@ -197,7 +197,9 @@ class Simulation:
             self.st.requests_of[lid] += 1
             self.st.cases[ref] = Case(ref, lid, self.st.requests_of[lid], -1)
             self.st.current[lid] = ref
-            back = A.stream(self.cfg.seed, "history-age", lid).randint(0, 364)
+            back = A.span(
+                A.stream(self.cfg.seed, "history-age", lid), C.HISTORY_REPORT_AGE_DAYS.value
+            )
             issued = day - _days(back)
             if self._direct(lid) and self.tics:
                 tic = A.tic_choice(self.cfg.seed, lid, 0, self.tics)

@@ -438,7 +438,7 @@ class Casework:
         """P10 and P12 at once (a critical violation suspends now, not at the next sweep)."""
         from toysafe.store.program.sweep import refresh_accounts
 
-        refresh_accounts(s, as_of, self.actor)
+        refresh_accounts(s, as_of, self.actor, seller_org_id)
 
     @staticmethod
     def _appeal_how(ref: str) -> str:
