@@ -168,7 +168,7 @@ def market() -> tuple[Simulation, dict[str, Any]]:
     history; the catalog is small, so the trusted tier asks for 3 approvals instead of 10."""
     trusted = sim_policy().model_dump(mode="json")["trusted"]
     trusted["min_approved"] = 3
-    sim = Simulation(SimConfig(10, 80, 45, seed=7), sim_policy(trusted=trusted))
+    sim = Simulation(SimConfig(10, 80, 30, seed=7), sim_policy(trusted=trusted))
     return sim, sim.run()
 
 
@@ -217,7 +217,7 @@ def test_history_fires_renewal_rule_change_and_trusted(
 def test_without_history_they_do_not_fire() -> None:
     trusted = sim_policy().model_dump(mode="json")["trusted"]
     trusted["min_approved"] = 3
-    cfg = SimConfig(10, 80, 45, seed=7, history=False)
+    cfg = SimConfig(10, 80, 30, seed=7, history=False)
     t = Simulation(cfg, sim_policy(trusted=trusted)).run()["totals"]
     assert t["opened_by_trigger"]["renewal"] + t["triggers_added"]["renewal"] == 0
     assert t["trusted_accounts_max"] == 0
