@@ -123,3 +123,8 @@ def test_the_wheel_carries_the_static_files_and_the_knowledge_base(tmp_path: Pat
         if p.is_file() and "__pycache__" not in p.parts
     }
     assert expected and expected <= names
+    # the simulator's defaults (policy, candidate, profiles) are package data, not examples/
+    sim = root / "src" / "toysafe" / "sim" / "data"
+    pkg = root / "src" / "toysafe"
+    wanted = {"toysafe/" + str(p.relative_to(pkg)) for p in sim.rglob("*.y*ml")}
+    assert "toysafe/sim/data/policy.yaml" in wanted and wanted <= names

@@ -13,7 +13,10 @@ from typer.testing import CliRunner
 
 from tests.program_seed import POLICY_FILE, policy
 from toysafe.cli.app import app
+from toysafe.core.program.policy import Policy
+from toysafe.io.program import read_policy
 from toysafe.sim.actors import SimConfig
+from toysafe.sim.catalog import DEFAULT_POLICY, EXAMPLES
 from toysafe.sim.engine import Simulation
 
 runner = CliRunner()
@@ -92,7 +95,7 @@ def test_reviewer_capacity_is_respected(run: tuple[Simulation, dict[str, Any]]) 
 
 
 def test_longer_response_window_suppresses_less() -> None:
-    cfg = SimConfig(10, 60, 45, seed=3)
+    cfg = SimConfig(10, 60, 45, seed=3, history=False)
     short = Simulation(cfg, policy()).run()["totals"]
     data = policy().model_dump(mode="json")
     data["clocks"]["response_days"] = 45
@@ -102,7 +105,7 @@ def test_longer_response_window_suppresses_less() -> None:
 
 
 def test_review_of_every_submission_builds_a_backlog() -> None:
-    cfg = SimConfig(8, 50, 30, seed=2, reviewers=1, capacity=1)
+    cfg = SimConfig(8, 50, 30, seed=2, reviewers=1, capacity=1, history=False)
     auto = Simulation(cfg, policy()).run()["totals"]
     cats = policy().model_dump(mode="json")["categories"]
     cats["toys"]["auto_approve"] = False
@@ -112,7 +115,7 @@ def test_review_of_every_submission_builds_a_backlog() -> None:
 
 
 def test_compare_writes_both_side_by_side(tmp_path: Path) -> None:
-    cand = POLICY_FILE.parent / "policy-candidate-30d.yaml"
+    cand = DEFAULT_POLICY.parent / "policy-candidate-30d.yaml"
     r = runner.invoke(
         app, ["program", "simulate", *SMALL, "--compare", str(cand), "--out", str(tmp_path)]
     )
@@ -148,3 +151,92 @@ def test_bad_input_exits_2_naming_the_option(tmp_path: Path, args: list[str], op
 def test_config_days_are_dates() -> None:
     cfg = SimConfig(1, 1, 3, seed=0, start=date(2026, 3, 1))
     assert cfg.day(2) == date(2026, 3, 3) and cfg.problems() == []
+
+
+# --- the TIC channel, a catalog with history, the package data ------------------------------
+
+
+def sim_policy(**changes: Any) -> Policy:
+    data = read_policy(DEFAULT_POLICY).model_dump(mode="json")
+    data.update(changes)
+    return Policy.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def market() -> tuple[Simulation, dict[str, Any]]:
+    """The simulator's own policy (infant products by direct validation), a catalog with
+    history; the catalog is small, so the trusted tier asks for 3 approvals instead of 10."""
+    trusted = sim_policy().model_dump(mode="json")["trusted"]
+    trusted["min_approved"] = 3
+    sim = Simulation(SimConfig(10, 80, 30, seed=7), sim_policy(trusted=trusted))
+    return sim, sim.run()
+
+
+def test_tic_channel_approves_through_direct_validation(
+    market: tuple[Simulation, dict[str, Any]],
+) -> None:
+    sim, m = market
+    t = m["totals"]
+    by = t["approvals_by_channel"]
+    assert by["direct_validation"] > 0 and by["documents"] > 0
+    assert sum(by.values()) == t["approvals"]
+    assert (
+        t["time_to_compliance_by_channel"]["direct_validation"]["count"] == by["direct_validation"]
+    )
+    assert 0 < t["share_approved_via_tic"] < 1
+    tic = t["tic"]
+    assert 0 < tic["validations_filed"] <= tic["requests"]
+    assert tic["fees_usd"] == 150 * tic["validations_filed"]
+    # every approval through a TIC is of a listing in the direct-validation category
+    direct = {x.listing_id for x in sim.listings.values() if sim._direct(x.listing_id)}
+    assert direct and all(sim.listings[lid].category == "baby_products" for lid in direct)
+    assert not set(t["approved_non_compliant_listings"]) & direct  # a TIC cannot be forged
+
+
+def test_tic_intake_respects_capacity(market: tuple[Simulation, dict[str, Any]]) -> None:
+    from toysafe.sim import calibration as C
+
+    sim, m = market
+    cap = int(C.TIC_CAPACITY_PER_DAY.value) * len(sim.tics)
+    assert sum(d["tic_started"] for d in m["days"]) > 0
+    assert all(d["tic_started"] <= cap for d in m["days"])
+
+
+def test_history_fires_renewal_rule_change_and_trusted(
+    market: tuple[Simulation, dict[str, Any]],
+) -> None:
+    _, m = market
+    t = m["totals"]
+    renewals = t["opened_by_trigger"]["renewal"] + t["triggers_added"]["renewal"]
+    rule = t["opened_by_trigger"]["rule_change"] + t["triggers_added"]["rule_change"]
+    assert renewals > 0
+    assert rule > 0  # 16 CFR 1250.4 (water beads) takes effect on 2026-03-12
+    assert t["trusted_accounts_max"] > 0
+
+
+def test_without_history_they_do_not_fire() -> None:
+    trusted = sim_policy().model_dump(mode="json")["trusted"]
+    trusted["min_approved"] = 3
+    cfg = SimConfig(10, 80, 30, seed=7, history=False)
+    t = Simulation(cfg, sim_policy(trusted=trusted)).run()["totals"]
+    assert t["opened_by_trigger"]["renewal"] + t["triggers_added"]["renewal"] == 0
+    assert t["trusted_accounts_max"] == 0
+
+
+def test_package_data_is_the_examples() -> None:
+    """The defaults live in the package (a wheel has no examples/); the copies are the
+    examples, and the policy differs from the example policy only where its header says."""
+    import toysafe
+
+    pkg = Path(toysafe.__file__).parent
+    assert EXAMPLES.is_relative_to(pkg) and DEFAULT_POLICY.is_relative_to(pkg)
+    for src in sorted((POLICY_FILE.parents[1] / "products").glob("*.yaml")):
+        assert (EXAMPLES / src.name).read_bytes() == src.read_bytes(), src.name
+    ours = read_policy(DEFAULT_POLICY).model_dump(mode="json")
+    theirs = read_policy(POLICY_FILE).model_dump(mode="json")
+    for key in ("categories", "approved_tics"):
+        ours.pop(key), theirs.pop(key)
+    assert ours == theirs
+    cand = read_policy(DEFAULT_POLICY.parent / "policy-candidate-30d.yaml")
+    assert cand.clocks.response_days == 30
+    assert cand.categories == read_policy(DEFAULT_POLICY).categories

@@ -17,8 +17,6 @@ import typer
 from toysafe.cli.common import fail
 from toysafe.cli.program_cmds import program_app
 
-DEFAULT_POLICY = Path(__file__).resolve().parents[3] / "examples" / "program" / "policy.yaml"
-
 
 def _policy(path: Path, option: str) -> Any:
     from toysafe.io.errors import InputError
@@ -43,7 +41,10 @@ def simulate_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same run).")] = 1,
     policy: Annotated[
         Path | None,
-        typer.Option("--policy", help="The policy to run (default: the example policy)."),
+        typer.Option(
+            "--policy",
+            help="The policy to run (default: the simulator's, toysafe/sim/data/policy.yaml).",
+        ),
     ] = None,
     compare: Annotated[
         Path | None,
@@ -59,22 +60,33 @@ def simulate_cmd(
     sla_days: Annotated[
         int, typer.Option("--sla-days", help="Reviewer SLA in days (a breach is a longer wait).")
     ] = 14,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history/--no-history",
+            help="Start with a catalog that has history (approvals before the first day, so "
+            "renewals fall due; sellers old enough for the trusted tier).",
+        ),
+    ] = True,
     profiles: Annotated[
         Path | None,
-        typer.Option("--profiles", help="Folder of product profiles (default: examples)."),
+        typer.Option(
+            "--profiles",
+            help="Folder of product profiles (default: toysafe/sim/data/products).",
+        ),
     ] = None,
 ) -> None:
     """Run the program day by day on a synthetic marketplace; write metrics.json (toysafe/
     simulation@1), PNG charts and report.html into --out."""
     from toysafe.io.errors import InputError
     from toysafe.sim.actors import SimConfig
-    from toysafe.sim.catalog import EXAMPLES
+    from toysafe.sim.catalog import DEFAULT_POLICY, EXAMPLES
 
     try:
         first = date.fromisoformat(start)
     except ValueError:
         fail(f"--start: '{start}' is not a date (YYYY-MM-DD)")
-    cfg = SimConfig(sellers, listings, days, seed, first, reviewers, capacity, sla_days)
+    cfg = SimConfig(sellers, listings, days, seed, first, reviewers, capacity, sla_days, history)
     problems = cfg.problems()
     if problems:
         fail("; ".join(f"{opt}: {why}" for opt, why in problems))

@@ -26,7 +26,16 @@ Variant = Literal[
     "edited_report",
     "tampered_certificate",
 ]
-StepKind = Literal["submit", "test_failed", "appeal_not_applicable", "appeal_decision_wrong"]
+StepKind = Literal[
+    "submit",
+    "test_failed",
+    "appeal_not_applicable",
+    "appeal_decision_wrong",
+    "ask_tic",  # direct validation: a TIC validates the report the seller holds
+    "ask_tic_test",  # direct validation: a TIC tests the product, then validates
+]
+BABY = "baby_products"
+TOYS = "toys_and_games"
 FORGERIES: frozenset[str] = frozenset({"fabricated", "edited_report", "tampered_certificate"})
 #: Forgeries the pre-check can see (the fabricated one has nothing on file to compare against).
 DETECTABLE: frozenset[str] = frozenset({"edited_report", "tampered_certificate"})
@@ -68,6 +77,7 @@ class SimConfig:
     reviewers: int = int(C.REVIEWERS.value)
     capacity: int = int(C.REVIEWER_CAPACITY.value)
     sla_days: int = int(C.REVIEW_SLA_DAYS.value)
+    history: bool = True  # start with a catalog that already has approvals and older sellers
 
     def problems(self) -> list[tuple[str, str]]:
         """(option, what is wrong) for every out-of-range value."""
@@ -107,6 +117,7 @@ class Seller:
     answers: float  # probability of acting on a request at all
     sloppy: float  # probability that a submission has a mistake
     dishonest: bool
+    joined_days: int = 0  # days on the marketplace before the first simulated day (history)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +132,8 @@ class Listing:
     listed_day: int  # 0: on the marketplace when the program starts
     listed_on: date
     fails_test: bool  # the product as made would fail a lab test
+    category: str = TOYS  # the marketplace's listing category
+    history: bool = False  # approved before the first simulated day (a catalog with history)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +159,18 @@ def make_sellers(cfg: SimConfig) -> list[Seller]:
                 answers=tiers[tier][1],
                 sloppy=tiers[tier][2],
                 dishonest=r.random() < C.DISHONEST_SHARE.value,
+                joined_days=_joined(cfg, i),
             )
         )
     return out
+
+
+def _joined(cfg: SimConfig, i: int) -> int:
+    r = stream(cfg.seed, "seller-joined", i)
+    ages = C.SELLER_AGE_DAYS.value
+    if r.random() < C.ESTABLISHED_SELLER_SHARE.value:
+        return span(r, ages["established"])
+    return span(r, ages["new"])
 
 
 def make_listings(
@@ -168,6 +190,12 @@ def make_listings(
         initial = r.random() < C.INITIAL_SHARE.value
         day = 0 if initial else r.randint(1, max(1, cfg.days - 1))
         listed = cfg.start - timedelta(days=r.randint(1, 365)) if initial else cfg.day(day)
+        if cfg.history and i < len(sellers):  # a seller's first listing: when it joined
+            initial, day = True, 0
+            listed = cfg.start - timedelta(days=seller.joined_days)
+        elif cfg.history and initial:
+            back = stream(cfg.seed, "listed", i).randint(1, max(1, seller.joined_days))
+            listed = cfg.start - timedelta(days=back)
         lid = f"SIM{i:07d}"
         if r.random() < C.NOT_A_TOY_SHARE.value:
             out.append(
@@ -188,6 +216,13 @@ def make_listings(
         a = r.choice(archetypes)
         sku = f"{seller.slug.upper()}-{n:05d}"
         fails = r.random() < C.NON_COMPLIANT.value[seller.tier]
+        infant = a.min_age_months < C.INFANT_UNDER_MONTHS.value
+        before = (
+            cfg.history
+            and initial
+            and not fails
+            and stream(cfg.seed, "history", i).random() < C.HISTORY_APPROVED_SHARE.value
+        )
         out.append(
             Listing(
                 lid,
@@ -200,21 +235,33 @@ def make_listings(
                 day,
                 listed,
                 fails,
+                BABY if infant else TOYS,
+                before,
             )
         )
     return out
 
 
 def first_step(
-    seed: int, seller: Seller, listing: Listing, request_no: int, has_reports: bool
+    seed: int,
+    seller: Seller,
+    listing: Listing,
+    request_no: int,
+    has_reports: bool,
+    direct: bool = False,
 ) -> Step | None:
-    """How a seller answers a new request (None: it does not answer)."""
+    """How a seller answers a new request (None: it does not answer). ``direct``: the category
+    takes only a TIC's validation, so the seller asks a TIC instead of uploading."""
     r = stream(seed, "answer", listing.listing_id, request_no)
     if listing.archetype is None:
         return None  # a seller of a non-toy waits for the action, then appeals (appeal_step)
     if r.random() >= seller.answers:
         return None
     lab = span(r, C.LAB_TURNAROUND_DAYS.value)
+    if direct:  # no forgery path: the TIC tests or validates, and files what it found
+        recent = has_reports or (request_no == 1 and r.random() < C.HAS_RECENT_REPORTS.value)
+        ask: StepKind = "ask_tic" if recent and not listing.fails_test else "ask_tic_test"
+        return Step(span(r, C.ASK_TIC_DAYS.value), ask)
     if listing.fails_test:
         if not seller.dishonest:
             return Step(lab, "test_failed")
@@ -250,7 +297,36 @@ def after_failed_test(seed: int, listing: Listing, request_no: int) -> Step | No
     r = stream(seed, "retest", listing.listing_id, request_no)
     if r.random() >= C.RETEST_AFTER_FAIL.value:
         return None
-    return Step(span(r, C.LAB_TURNAROUND_DAYS.value) + span(r, (7, 21)), "submit", "clean")
+    return Step(
+        span(r, C.LAB_TURNAROUND_DAYS.value) + span(r, C.FIX_PRODUCT_DAYS.value), "submit", "clean"
+    )
+
+
+def after_tic_findings(
+    seed: int, seller: Seller, listing: Listing, request_no: int, attempt: int, failed: bool
+) -> Step | None:
+    """What a seller does when a TIC's validation came back with findings: a failed product is
+    fixed and tested again (or given up); otherwise the TIC is asked to test afresh."""
+    r = stream(seed, "tic-fix", listing.listing_id, request_no, attempt)
+    if failed:
+        if r.random() >= C.RETEST_AFTER_FAIL.value:
+            return None
+        return Step(
+            span(r, C.FIX_PRODUCT_DAYS.value) + span(r, C.ASK_TIC_DAYS.value), "ask_tic_test"
+        )
+    if r.random() >= seller.answers:
+        return None
+    return Step(span(r, C.ASK_TIC_DAYS.value), "ask_tic_test")
+
+
+def tic_days(seed: int, listing_id: str, job: int, test: bool) -> int:
+    """How long a TIC takes once it starts a job: a test at its lab, or a review of a report."""
+    r = stream(seed, "tic-days", listing_id, job)
+    return span(r, C.LAB_TURNAROUND_DAYS.value if test else C.TIC_VALIDATE_DAYS.value)
+
+
+def tic_choice(seed: int, listing_id: str, job: int, tics: list[str]) -> str:
+    return stream(seed, "tic-choice", listing_id, job).choice(tics)
 
 
 def appeal_step(seed: int, listing: Listing, request_no: int, rejected: bool) -> Step | None:

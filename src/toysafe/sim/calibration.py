@@ -71,6 +71,8 @@ FORGERY_KIND = assume(
 )
 #: An honest seller whose product fails a test fixes it and retests with this probability.
 RETEST_AFTER_FAIL = assume(0.6, "no source")
+#: Days to fix a product that failed (before it goes back to the lab or the TIC).
+FIX_PRODUCT_DAYS = assume((7, 21), "no source")
 #: Listings in a toy category that are not children's products (adult collectibles, decor) and
 #: carry neither an age nor a linked product: the 2021 sweep hit such items.
 NOT_A_TOY_SHARE = assume(0.03, f"{MP} D2 (false positives on adult collectibles); no rate")
@@ -92,6 +94,35 @@ INITIAL_SHARE = assume(0.5, "no source; a program launched on a running marketpl
 #: Reviewers and decisions per reviewer per day.
 REVIEWERS = assume(2, "no source")
 REVIEWER_CAPACITY = assume(25, "no source; cases one reviewer closes in a day")
+
+#: --- The TIC channel (direct validation, contract 8.3) -----------------------------------------
+#: Approved TICs (the simulator's own two; their ids and keys are in the simulator's policy).
+TIC_IDS = assume(("sim-tic-a", "sim-tic-b"), "no source; two approved TICs share the work")
+#: Validations one TIC starts per day (its intake capacity for this marketplace's sellers).
+TIC_CAPACITY_PER_DAY = assume(4, "no source")
+#: Days a TIC takes to validate a report the seller already holds (no new test).
+TIC_VALIDATE_DAYS = assume((2, 5), "no source; a review of an existing report")
+#: A TIC that must test the product takes the lab turnaround (LAB_TURNAROUND_DAYS) instead.
+#: Days a seller takes to find a TIC, book the validation and send samples.
+ASK_TIC_DAYS = assume((1, 5), "no source")
+#: What one validation costs the seller (for the report; the program does not charge it).
+TIC_FEE_USD = ref(150, f"{MP} 'DV: 1 validation per ASIN, about $150 each (range 100-200)'")
+#: Listing category of infant products (age grade under 12 months): where a policy may ask for
+#: direct validation; every other toy is listed in toys_and_games.
+INFANT_UNDER_MONTHS = assume(12, "no source; infant products listed as baby_products")
+
+#: --- A catalog with history (the program has been running before the first simulated day) ---
+#: Share of the listings already on the marketplace at the start that hold an approval from
+#: before it (only products that would pass; their reports are 0-364 days old at the start,
+#: uniformly, so their renewals fall due across the year and some within the run).
+HISTORY_APPROVED_SHARE = assume(0.6, "no source; a program that has run for a year or more")
+#: Age of the reports those approvals rest on at the start (uniform; under the 365-day limit).
+HISTORY_REPORT_AGE_DAYS = assume((0, 364), "no source; approvals spread over the past year")
+#: Share of sellers established on the marketplace for two to four years (the rest joined within
+#: the last year): only established sellers can reach the trusted tier (P12, 730 days).
+ESTABLISHED_SELLER_SHARE = assume(0.35, "no source")
+#: Days on the marketplace before the start: established sellers, and the others.
+SELLER_AGE_DAYS = assume({"established": (730, 1460), "new": (30, 365)}, "no source")
 
 
 def all_figures() -> dict[str, dict[str, Any]]:

@@ -34,8 +34,12 @@ from toysafe.io.errors import InputError
 from toysafe.io.profiles import read_profile
 from toysafe.sim.actors import Archetype
 
-#: The repository's example profiles (``examples/products``): realistic toys, each documented.
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "products"
+#: The simulator's package data (``toysafe/sim/data``, its README names the sources): copies of
+#: the repository's example profiles (realistic toys, each documented) and the default policy,
+#: so that the defaults work from an installed wheel.
+DATA = Path(__file__).resolve().parent / "data"
+EXAMPLES = DATA / "products"
+DEFAULT_POLICY = DATA / "policy.yaml"
 LAB_ID = "9001"
 LAB = {
     "cpsc_id": LAB_ID,

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from toysafe.core.evidence.labreport import LabReport
 from toysafe.core.evidence.labs import LabRegistry
@@ -27,7 +27,9 @@ from toysafe.core.program.policy import Policy
 from toysafe.io.kb import default_kb
 from toysafe.io.program import ComplaintRow, ListingRow
 from toysafe.sim import actors as A
+from toysafe.sim import calibration as C
 from toysafe.sim import catalog
+from toysafe.sim import tic as T
 from toysafe.sim.metrics import Observed, QueueItem, collect
 from toysafe.store.db import Store, make_engine, migrate
 from toysafe.store.program import models as pm
@@ -35,11 +37,11 @@ from toysafe.store.program.casework import Casework, key_text
 from toysafe.store.program.feeds import import_complaints, import_listings
 from toysafe.store.program.policies import load_policy
 from toysafe.store.program.sweep import sweep
+from toysafe.store.program.validations import Validations
 from toysafe.store.workspace import Workspace
 
 MARKETPLACE_ACTOR = "sim-marketplace"
 REVIEWER = "sim-reviewer"
-CATEGORY = "toys_and_games"
 
 
 @dataclass
@@ -65,6 +67,18 @@ class Held:
 
 
 @dataclass
+class Job:
+    """A seller's request to a TIC: validate the report it holds, or test the product."""
+
+    listing_id: str
+    ref: str
+    tic: str
+    test: bool
+    n: int  # the listing's job number (its TRF)
+    entered: int
+
+
+@dataclass
 class State:
     cases: dict[str, Case] = field(default_factory=dict)
     current: dict[str, str] = field(default_factory=dict)  # listing -> its newest request
@@ -80,6 +94,9 @@ class State:
     complaints: dict[int, list[ComplaintRow]] = field(default_factory=lambda: defaultdict(list))
     queue: list[QueueItem] = field(default_factory=list)
     suspended: set[str] = field(default_factory=set)
+    tic_queue: dict[str, list[Job]] = field(default_factory=lambda: defaultdict(list))
+    tic_done: dict[int, list[Job]] = field(default_factory=lambda: defaultdict(list))
+    tic_jobs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
 Progress = Callable[[int], None]
@@ -94,13 +111,16 @@ class Simulation:
         progress: Progress | None = None,
     ) -> None:
         self.cfg = cfg
-        self.policy = policy
+        # a policy with a direct-validation category: the simulator's TICs are approved in it
+        self.policy = T.approved(policy) if T.has_direct(policy) else policy
         self.profiles = profiles
         self.progress = progress or (lambda _: None)
         self.kb = default_kb()
         self.st = State()
         self.obs = Observed(cfg.days)
         self._certs: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        self._casework: dict[str, Casework] = {}
+        self._validations: dict[str, Validations] = {}
 
     # --- setting up the marketplace -----------------------------------------------------------
 
@@ -132,8 +152,9 @@ class Simulation:
         market = Workspace(self.store, self.policy.marketplace, MARKETPLACE_ACTOR)
         market.init()
         rows = catalog.lab_rows(bases, self.kb, start)
-        market.import_labs(rows, start)
         self.registry = LabRegistry.from_rows(rows)
+        rows += T.lab_rows({r.scope for r in rows})
+        market.import_labs(rows, start - _days(1))
         by_seller: dict[str, list[Profile]] = defaultdict(list)
         self.profile_of: dict[str, Profile] = {}
         for x in self.listings.values():
@@ -150,7 +171,64 @@ class Simulation:
             if by_seller[slug]:
                 ws.add_profiles(by_seller[slug], start)
             public = self.keys[slug].public_key()
-            Casework(self.store, self.workdir, slug).add_key(slug, key_text(public), start)
+            self._work(slug).add_key(slug, key_text(public), start - _days(1))
+        self.tics = [t for t in T.TIC_LABS if self.policy.tic(t) is not None]
+        if cfg.history:
+            self._prehistory(start - _days(1))
+
+    def _direct(self, listing_id: str) -> bool:
+        """Whether the listing's category takes only a TIC's validation."""
+        key = self.policy.category_of(self.listings[listing_id].category)
+        return key is not None and self.policy.categories[key].evidence == "direct_validation"
+
+    def _prehistory(self, day: date) -> None:
+        """The catalog's history: listings approved before the first simulated day, on reports
+        0-364 days old (so renewals fall due during the run), through the real program code on
+        the day before the run (its requests and decisions are not counted in the metrics)."""
+        old = [x for x in self.listings.values() if x.history]
+        if not old:
+            return
+        rows = [self._row(x.listing_id, x.listed_on) for x in old]
+        import_listings(self.store, rows, day, MARKETPLACE_ACTOR, "sim listings (history)")
+        result = sweep(self.store, day, MARKETPLACE_ACTOR, kb=self.kb)
+        for o in result.opened:
+            ref, lid = o["request"], o["listing_id"]
+            x = self.listings[lid]
+            self.st.requests_of[lid] += 1
+            self.st.cases[ref] = Case(ref, lid, self.st.requests_of[lid], -1)
+            self.st.current[lid] = ref
+            back = A.span(
+                A.stream(self.cfg.seed, "history-age", lid), C.HISTORY_REPORT_AGE_DAYS.value
+            )
+            issued = day - _days(back)
+            if self._direct(lid) and self.tics:
+                tic = A.tic_choice(self.cfg.seed, lid, 0, self.tics)
+                number = f"SIMTIC-{lid}-0"
+                self._file(day, tic, f"TRF-{lid}-0", x, number, issued, T.TIC_LABS[tic], True)
+                self.st.held[lid] = Held(number, issued, True)
+                continue
+            profile = self.profile_of[lid]
+            number = f"SIMLAB-{lid}-0"
+            reports = catalog.reports(profile, number, issued, True, x.model)
+            key, who = self.keys[x.seller], self.parties[x.seller]
+            cert = catalog.certificate(profile, reports, self.registry, who, key, issued, self.kb)
+            self.st.held[lid] = Held(number, issued, True)
+            try:
+                out = self._work(x.seller).submit(
+                    ref, profile, cert, [(r.report_no, r) for r in reports], day
+                )
+                if out["state"] == "in_review":
+                    self._work(REVIEWER).decide(ref, "approve", "evidence_complete", day)
+            except d.Refusal:
+                continue
+
+    def _work(self, actor: str) -> Casework:
+        """One Casework per actor for the whole run: what it resolves once (the workspace's
+        own key) is not read again for every submission."""
+        work = self._casework.get(actor)
+        if work is None:
+            work = self._casework[actor] = Casework(self.store, self.workdir, actor)
+        return work
 
     def _truth(self, listing_id: str, day: date) -> bool:
         """Whether a listing meets the rules on a day (what the program cannot see)."""
@@ -166,6 +244,15 @@ class Simulation:
         day = self.cfg.day(i)
         self._feeds(i, day)
         result = sweep(self.store, day, MARKETPLACE_ACTOR, kb=self.kb)
+        with self.store.reader() as s:
+            self.obs.trusted[i] = int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(pm.AccountRow)
+                    .where(pm.AccountRow.trusted.is_(True))
+                )
+                or 0
+            )
         for acc in result.accounts:
             if acc.get("state") == "suspended":
                 self.st.suspended.add(acc["seller"])
@@ -181,10 +268,13 @@ class Simulation:
                 if x.archetype is None:
                     case.appealed = True
                     self._schedule(i, case, A.appeal_step(self.cfg.seed, x, case.request_no, False))
+        for job in self.st.tic_done.pop(i, []):
+            self._deliver(i, day, job)
         for lid, ref, step in sorted(self.st.steps.pop(i, []), key=lambda t: (t[0], t[1])):
             if self.listings[lid].seller in self.st.suspended:
                 continue
             self._act(i, day, self.st.cases[ref], step)
+        self._tic_intake(i)
         self._review(i, day)
 
     def _feeds(self, i: int, day: date) -> None:
@@ -234,7 +324,8 @@ class Simulation:
         if not hasattr(self, "_by_day"):
             self._by_day: dict[int, list[A.Listing]] = defaultdict(list)
             for x in self.listings.values():
-                self._by_day[x.listed_day].append(x)
+                if not x.history:  # history listings came in before the first day
+                    self._by_day[x.listed_day].append(x)
         return self._by_day.pop(i, [])
 
     def _row(self, lid: str, listed_on: date) -> ListingRow:
@@ -242,7 +333,7 @@ class Simulation:
         return ListingRow(
             listing_id=lid,
             seller=x.seller,
-            category=CATEGORY,
+            category=x.category,
             title=f"{x.archetype or 'collectible figure'} {lid}",
             brand=None,
             model=self.st.model_now.get(lid, x.model),
@@ -264,9 +355,10 @@ class Simulation:
             and held.passing
             and (self.cfg.day(i) - held.issued).days < self._max_age() - 30
         )
-        self._schedule(
-            i, case, A.first_step(self.cfg.seed, self.sellers[x.seller], x, case.request_no, fresh)
+        step = A.first_step(
+            self.cfg.seed, self.sellers[x.seller], x, case.request_no, fresh, self._direct(lid)
         )
+        self._schedule(i, case, step)
 
     def _max_age(self) -> int:
         return min(c.max_report_age_days for c in self.policy.categories.values())
@@ -289,7 +381,17 @@ class Simulation:
                 self.st.fixed_day[x.listing_id] = i + again.days
             self._schedule(i, case, again)
             return
-        work = Casework(self.store, self.workdir, x.seller)
+        if step.kind in ("ask_tic", "ask_tic_test"):
+            if not self.tics:
+                return
+            self.st.tic_jobs[x.listing_id] += 1
+            n = self.st.tic_jobs[x.listing_id]
+            tic = A.tic_choice(self.cfg.seed, x.listing_id, n, self.tics)
+            job = Job(x.listing_id, case.ref, tic, step.kind == "ask_tic_test", n, i)
+            self.st.tic_queue[tic].append(job)
+            self.obs.tic_requested[i] += 1
+            return
+        work = self._work(x.seller)
         if step.kind in ("appeal_not_applicable", "appeal_decision_wrong"):
             claim = "not_applicable" if step.kind == "appeal_not_applicable" else "decision_wrong"
             try:
@@ -384,6 +486,99 @@ class Simulation:
             reports = reports[:1]
         return reports, cert
 
+    # --- TICs ---------------------------------------------------------------------------------
+
+    def _tic_intake(self, i: int) -> None:
+        """Each TIC starts up to its daily capacity of waiting jobs, oldest first."""
+        cap = int(C.TIC_CAPACITY_PER_DAY.value)
+        waiting = 0
+        for tic in sorted(self.st.tic_queue):
+            queue = self.st.tic_queue[tic]
+            for job in queue[:cap]:
+                self.obs.tic_waits.append(i - job.entered)
+                self.obs.tic_started[i] += 1
+                took = A.tic_days(self.cfg.seed, job.listing_id, job.n, job.test)
+                self.st.tic_done[i + max(1, took)].append(job)
+            del queue[:cap]
+            waiting += len(queue)
+        self.obs.tic_backlog[i] = waiting
+
+    def _deliver(self, i: int, day: date, job: Job) -> None:
+        """The TIC sends its validation; the program files it (and feeds the open request)."""
+        x = self.listings[job.listing_id]
+        lid = x.listing_id
+        if job.test:
+            number, issued, lab = f"SIMTIC-{lid}-{job.n}", day, T.TIC_LABS[job.tic]
+        else:  # the report the seller holds, from the lab that issued it
+            held = self.st.held.get(lid)
+            if held is not None and (day - held.issued).days < self._max_age() - 30:
+                number, issued = held.number, held.issued
+            else:
+                self.st.rounds[lid] += 1
+                number = f"SIMLAB-{lid}-{self.st.rounds[lid]}"
+                back = A.stream(self.cfg.seed, "issued", lid, self.st.rounds[lid]).randint(0, 200)
+                issued = day - _days(back)
+            lab = catalog.LAB_ID
+        passing = self._truth(lid, day)
+        filing = self._file(day, job.tic, f"TRF-{lid}-{job.n}", x, number, issued, lab, passing)
+        if filing is None:
+            return
+        self.obs.tic_filed[i] += 1
+        self.st.held[lid] = Held(number, issued, passing)
+        for r in filing.requests:
+            case = self.st.cases.get(r.get("request") or "")
+            if case is None or "state" not in r:
+                continue
+            case.attempt += 1
+            if r["state"] == "in_review":
+                self.st.queue.append(QueueItem("request", case.ref, case.ref, i, None))
+            elif r["state"] == "revision_requested":
+                failed = any(f.get("code") == "failed_test" for f in r.get("findings", []))
+                if failed:
+                    self.obs.failed_tests[i] += 1
+                seller = self.sellers[x.seller]
+                again = A.after_tic_findings(
+                    self.cfg.seed, seller, x, case.request_no, case.attempt, failed
+                )
+                if again is not None and failed:
+                    self.st.fixed_day[lid] = i + again.days
+                self._schedule(i, case, again)
+
+    def _file(
+        self,
+        day: date,
+        tic: str,
+        trf: str,
+        x: A.Listing,
+        number: str,
+        issued: date,
+        lab: str,
+        passing: bool,
+    ) -> Any:
+        profile = self.profile_of[x.listing_id]
+        raw = T.validation(
+            tic=tic,
+            trf=trf,
+            listing_id=x.listing_id,
+            seller=x.seller,
+            maker=self.parties[x.seller],
+            profile=profile,
+            report_no=number,
+            report_issued=issued,
+            report_lab=lab,
+            issued=day,
+            passing=passing,
+            kb=self.kb,
+        )
+        vals = self._validations.get(tic)
+        if vals is None:
+            vals = self._validations[tic] = Validations(self.store, f"tic:{tic}")
+        filing = vals.add(raw, f"{trf}.json", day, uploader_tic=tic)
+        if filing.refused:
+            self.obs.tic_refused += 1
+            return None
+        return filing
+
     # --- reviewers ----------------------------------------------------------------------------
 
     def _review(self, i: int, day: date) -> None:
@@ -394,7 +589,7 @@ class Simulation:
             item = self.st.queue.pop(0)
             done += 1
             self.obs.reviewed(item, i, self.cfg.sla_days)
-            work = Casework(self.store, self.workdir, REVIEWER)
+            work = self._work(REVIEWER)
             if item.kind == "request":
                 case = self.st.cases[item.request]
                 try:

@@ -27,6 +27,7 @@ from toysafe.store.program import models as pm
 
 FORMAT = "toysafe/simulation@1"
 TRIGGERS = tuple(k.value for k in TriggerKind)
+CHANNELS = ("documents", "direct_validation")
 
 
 @dataclass
@@ -53,9 +54,16 @@ class Observed:
     backlog: list[int] = field(init=False)
     sla_breaches: list[int] = field(init=False)
     reviewer_decisions: list[int] = field(init=False)
+    trusted: list[int] = field(init=False)
+    tic_requested: list[int] = field(init=False)
+    tic_filed: list[int] = field(init=False)
+    tic_backlog: list[int] = field(init=False)
+    tic_started: list[int] = field(init=False)
     waits: list[int] = field(default_factory=list)
+    tic_waits: list[int] = field(default_factory=list)
     breached: set[str] = field(default_factory=set)
     campaigns: int = 0
+    tic_refused: int = 0
 
     def __post_init__(self) -> None:
         for name in (
@@ -67,6 +75,11 @@ class Observed:
             "backlog",
             "sla_breaches",
             "reviewer_decisions",
+            "trusted",
+            "tic_requested",
+            "tic_filed",
+            "tic_backlog",
+            "tic_started",
         ):
             setattr(self, name, [0] * self.days)
 
@@ -137,6 +150,9 @@ def collect(
                 pm.ActionRow.on, pm.ActionRow.action, pm.ActionRow.listing_pk, pm.ActionRow.reasons
             ).order_by(pm.ActionRow.id)
         ).all()
+        submissions = s.execute(
+            select(pm.Submission.request_id, pm.Submission.channel).order_by(pm.Submission.id)
+        ).all()
         appeals = s.execute(
             select(pm.AppealRow.filed_on, pm.AppealRow.state, pm.AppealRow.decided_on)
         ).all()
@@ -159,6 +175,10 @@ def collect(
     opened_request: dict[int, date] = {r.id: r.opened for r in requests}
     listing_of_request = {r.id: listing_of[r.listing_pk] for r in requests}
     ttc_by_day: dict[int, list[int]] = defaultdict(list)
+    channel_of: dict[int, str] = {}  # a request's latest submission channel
+    for rid, channel in submissions:
+        channel_of[rid] = channel
+    ttc_by_channel: dict[str, list[int]] = {c: [] for c in CHANNELS}
     approved_listings: list[tuple[str, date]] = []
     for decided_on, decision, reason, rid in decisions:
         i = idx(decided_on)
@@ -167,6 +187,9 @@ def collect(
         if decision == "approve":
             day["approvals"][i] += 1
             ttc_by_day[i].append((decided_on - opened_request[rid]).days)
+            ch = channel_of.get(rid, "documents")
+            ttc_by_channel.setdefault(ch, []).append((decided_on - opened_request[rid]).days)
+            day[f"approvals_{ch}"][i] += 1
             approved_listings.append((listing_of_request[rid], decided_on))
         elif decision == "revise":
             day["revisions"][i] += 1
@@ -219,6 +242,12 @@ def collect(
                 "reviewer_decisions": obs.reviewer_decisions[i],
                 "reviewer_backlog": obs.backlog[i],
                 "sla_breaches": obs.sla_breaches[i],
+                "approvals_by_channel": {c: day[f"approvals_{c}"][i] for c in CHANNELS},
+                "tic_requests": obs.tic_requested[i],
+                "tic_validations_filed": obs.tic_filed[i],
+                "tic_started": obs.tic_started[i],
+                "tic_backlog": obs.tic_backlog[i],
+                "trusted_accounts": obs.trusted[i],
             }
         )
 
@@ -271,6 +300,27 @@ def collect(
             "p90": percentile(obs.waits, 0.9),
         },
         "sla_breaches": total("sla_breaches"),
+        "approvals_by_channel": {c: len(ttc_by_channel.get(c, [])) for c in CHANNELS},
+        "share_approved_via_tic": (
+            round(len(ttc_by_channel["direct_validation"]) / len(ttc), 4) if ttc else None
+        ),
+        "time_to_compliance_by_channel": {
+            c: {"median": median(xs), "p90": percentile(xs, 0.9), "count": len(xs)}
+            for c, xs in sorted(ttc_by_channel.items())
+        },
+        "tic": {
+            "requests": total("tic_requests"),
+            "validations_filed": total("tic_validations_filed"),
+            "validations_refused": obs.tic_refused,
+            "backlog_max": max(obs.tic_backlog, default=0),
+            "backlog_end": obs.tic_backlog[-1] if obs.tic_backlog else 0,
+            "wait_to_start_days": {
+                "median": median(obs.tic_waits),
+                "p90": percentile(obs.tic_waits, 0.9),
+            },
+            "fees_usd": total("tic_validations_filed") * int(calibration.TIC_FEE_USD.value),
+        },
+        "trusted_accounts_max": max(obs.trusted, default=0),
         "approved_non_compliant_listings": missed,
         "violations_by_severity": dict(sorted(violations.items())),
         "accounts": dict(sorted(accounts.items())),
@@ -288,12 +338,15 @@ def collect(
             "reviewers": cfg.reviewers,
             "capacity_per_reviewer": cfg.capacity,
             "sla_days": cfg.sla_days,
+            "history": cfg.history,
         },
         "policy": {
             "marketplace": policy.marketplace,
             "digest": policy.digest(),
             "response_days": policy.clocks.response_days,
             "auto_approve": {k: c.auto_approve for k, c in sorted(policy.categories.items())},
+            "evidence": {k: c.evidence for k, c in sorted(policy.categories.items())},
+            "approved_tics": sorted(t.id for t in policy.approved_tics),
             "ladder": [
                 {"days_overdue": s.days_overdue, "listing": s.listing} for s in policy.ladder
             ],

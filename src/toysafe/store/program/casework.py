@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -104,11 +104,15 @@ def key_text(key: Ed25519PublicKey) -> str:
     return "ed25519:" + base64.b64encode(seal.public_key_bytes(key)).decode()
 
 
+_UNREAD = object()
+
+
 class Casework:
     def __init__(self, store: Store, workspace: Path | None, actor: str) -> None:
         self.store = store
         self.workspace = workspace
         self.actor = actor
+        self._own: object = _UNREAD
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -167,11 +171,17 @@ class Casework:
         )
 
     def _registry(self, s: Session) -> LabRegistry | None:
-        from toysafe.store.workspace import Workspace
+        from toysafe.store.repos.labs import registry_of
 
         if s.scalar(select(func.count()).select_from(m.Lab)) == 0:
             return None
-        return Workspace(self.store).registry(s)
+        return registry_of(s)
+
+    def _own_key(self) -> Ed25519PublicKey | None:
+        """The workspace's own public key, read once per Casework (settings and a key file)."""
+        if self._own is _UNREAD:
+            self._own = trusted_public_key(self.workspace)
+        return cast("Ed25519PublicKey | None", self._own)
 
     def _trusted_keys(self, s: Session, seller_org_id: int) -> set[str]:
         keys = {
@@ -180,7 +190,7 @@ class Casework:
                 select(pm.SellerKey.public_key).where(pm.SellerKey.seller_org_id == seller_org_id)
             )
         }
-        own = trusted_public_key(self.workspace)
+        own = self._own_key()
         if own is not None:
             keys.add(seal.key_id(own))
         return keys
@@ -428,7 +438,7 @@ class Casework:
         """P10 and P12 at once (a critical violation suspends now, not at the next sweep)."""
         from toysafe.store.program.sweep import refresh_accounts
 
-        refresh_accounts(s, as_of, self.actor)
+        refresh_accounts(s, as_of, self.actor, seller_org_id)
 
     @staticmethod
     def _appeal_how(ref: str) -> str:

@@ -258,6 +258,11 @@ class Sweep:
         self.pg = s.get_bind().dialect.name == "postgresql"
         self.trusted: dict[int, bool] = {}
         self.slugs: dict[int, str] = {}
+        self.only: int | None = None  # tier and health of this seller only (a decision's)
+
+    def _mine(self, column: Any) -> ColumnElement[bool]:
+        """Every seller, or only ``self.only``."""
+        return true() if self.only is None else column == self.only
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -402,7 +407,9 @@ class Sweep:
         run for the same date reaches the same tier."""
         t = self.policy.trusted
         sellers = self.s.execute(
-            select(L.c.seller_org_id, func.min(L.c.listed_on)).group_by(L.c.seller_org_id)
+            select(L.c.seller_org_id, func.min(L.c.listed_on))
+            .where(self._mine(L.c.seller_org_id))
+            .group_by(L.c.seller_org_id)
         ).all()
         self.since = dict(sellers)
         if t is None:
@@ -412,14 +419,18 @@ class Sweep:
         approvals: dict[int, int] = dict(
             self.s.execute(
                 select(D.c.seller_org_id, func.count())
-                .where(D.c.decision == "approve", D.c.decided_on <= self.day)
+                .where(
+                    D.c.decision == "approve",
+                    D.c.decided_on <= self.day,
+                    self._mine(D.c.seller_org_id),
+                )
                 .group_by(D.c.seller_org_id)
             ).all()
         )
         violations: dict[int, int] = dict(
             self.s.execute(
                 select(V.c.seller_org_id, func.count())
-                .where(V.c.opened < self.day, V.c.opened > start)
+                .where(V.c.opened < self.day, V.c.opened > start, self._mine(V.c.seller_org_id))
                 .group_by(V.c.seller_org_id)
             ).all()
         )
@@ -976,7 +987,9 @@ class Sweep:
     def health(self) -> None:
         ah = self.policy.account_health
         start = self.day - timedelta(days=ah.window_days)
-        unresolved = or_(V.c.resolved.is_(None), V.c.resolved > self.day)
+        unresolved = and_(
+            or_(V.c.resolved.is_(None), V.c.resolved > self.day), self._mine(V.c.seller_org_id)
+        )
         points: dict[int, list[int]] = defaultdict(list)
         for sid, sev, n in self.s.execute(
             select(V.c.seller_org_id, V.c.severity, func.count())
@@ -994,7 +1007,10 @@ class Sweep:
                 critical[sid].append(
                     f"violation {vid}" + (f" on {request_ref(req)}" if req else "")
                 )
-        stored = {r.seller_org_id: r for r in self.s.execute(select(ACC)).all()}
+        stored = {
+            r.seller_org_id: r
+            for r in self.s.execute(select(ACC).where(self._mine(ACC.c.seller_org_id))).all()
+        }
         sellers = set(self.since) | set(points)
         new_rows: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
@@ -1197,12 +1213,17 @@ def _worse(a: str, b: str) -> str:
     return b if SEVERITY_RANK.get(b, 0) > SEVERITY_RANK.get(a, 0) else a
 
 
-def refresh_accounts(s: Session, as_of: date, actor: str) -> SweepResult:
+def refresh_accounts(
+    s: Session, as_of: date, actor: str, seller_org_id: int | None = None
+) -> SweepResult:
     """Recompute the trusted tier and account health (P10, P12) now, inside the caller's
     transaction: for a decision that opened or resolved a violation (a critical one suspends at
-    once). Returns what changed, as the sweep reports it."""
+    once). ``seller_org_id``: that seller's account only (each seller's tier and score depend on
+    its own records alone; the others are recomputed by the next sweep). Returns what changed,
+    as the sweep reports it."""
     version, policy = policies.get(s)
     sw = Sweep(s, as_of, actor, version, policy, lambda _: None)
+    sw.only = seller_org_id
     sw.tier()
     sw.health()
     return sw.result

@@ -165,9 +165,9 @@ class Validations:
         return out
 
     def _registry(self, s: Session) -> LabRegistry:
-        from toysafe.store.workspace import Workspace
+        from toysafe.store.repos.labs import registry_of
 
-        return Workspace(self.store).registry(s)
+        return registry_of(s)
 
     # --- filing -------------------------------------------------------------------------------
 

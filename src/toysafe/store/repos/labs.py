@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import date
 
@@ -50,25 +52,56 @@ class Labs:
         return len(by_lab), len(rows)
 
     def registry(self, s: Session) -> LabRegistry:
-        rows = []
-        scopes = s.execute(select(m.LabScope.lab_id, m.LabScope.scope, m.LabScope.accepted_on))
-        labs = {lab.cpsc_id: lab for lab in s.scalars(select(m.Lab))}
-        for lab_id, scope, accepted in scopes:
-            lab = labs[lab_id]
-            rows.append(
-                LabRow.model_validate(
-                    {
-                        "cpsc_id": lab.cpsc_id,
-                        "name": lab.name,
-                        "country": lab.country,
-                        "type": lab.type,
-                        "status": lab.status,
-                        "scope": scope,
-                        "accepted_on": accepted,
-                        "address": lab.address,
-                        "phone": lab.phone,
-                        "status_since": lab.status_since,
-                    }
-                )
-            )
-        return LabRegistry.from_rows(rows)
+        return registry_of(s)
+
+
+#: Registries built from the labs tables, by a digest of those rows (bounded: a workspace
+#: holds one registry at a time; a few entries cover tests that switch between workspaces).
+_BUILT: OrderedDict[str, LabRegistry] = OrderedDict()
+_BUILT_MAX = 4
+
+
+def registry_of(s: Session) -> LabRegistry:
+    """The lab registry as the tables hold it now. The rows are read on every call (one query);
+    validating them into a registry is done once per distinct content (sha256 of the rows),
+    so a run of many submissions does not rebuild it each time. Callers must not mutate it."""
+    rows = s.execute(
+        select(
+            m.Lab.cpsc_id,
+            m.Lab.name,
+            m.Lab.country,
+            m.Lab.type,
+            m.Lab.status,
+            m.LabScope.scope,
+            m.LabScope.accepted_on,
+            m.Lab.address,
+            m.Lab.phone,
+            m.Lab.status_since,
+        )
+        .join(m.LabScope, m.LabScope.lab_id == m.Lab.cpsc_id)
+        .order_by(m.Lab.cpsc_id, m.LabScope.scope)
+    ).all()
+    digest = hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
+    hit = _BUILT.get(digest)
+    if hit is not None:
+        _BUILT.move_to_end(digest)
+        return hit
+    keys = (
+        "cpsc_id",
+        "name",
+        "country",
+        "type",
+        "status",
+        "scope",
+        "accepted_on",
+        "address",
+        "phone",
+        "status_since",
+    )
+    built = LabRegistry.from_rows(
+        [LabRow.model_validate(dict(zip(keys, r, strict=True))) for r in rows]
+    )
+    _BUILT[digest] = built
+    while len(_BUILT) > _BUILT_MAX:
+        _BUILT.popitem(last=False)
+    return built
