@@ -374,6 +374,17 @@ CATALOG.update(
             "{requirement} sets no limit for '{analyte}' (it limits {limits})"
         ),
         "unit_mismatch": "{text}",
+        # A validation's listings (store/program/validations.py).
+        "unknown_listing": "no listing '{id}' in the program",
+        "listing_of_other_seller": "listing '{id}' belongs to seller '{owner}', not '{seller}'",
+        "no_listing_in_policy": "no listing is in a category of the program's policy",
+        # A plan of action (core/program/decisions.py plan_of_action).
+        "unknown_claim": "'{claim}' is not not_applicable or decision_wrong",
+        "plan_part_missing": "a plan of action must say it (root cause, fix, prevention)",
+        # A password reset (store/accounts.py use_reset).
+        "reset_link_invalid": "this reset link is unknown, used or expired",
+        "password_too_short": "use at least {min} characters",
+        "password_too_long": "at most {max} characters",
         "invalid_value": "{text}",
     }
 )
