@@ -13,7 +13,7 @@ from toysafe.web.pages.wizard import TEXT_FIELDS, Wizard, _error_key, _message, 
 
 
 def _wizard(components: list[dict[str, Any]] | None = None, **values: str) -> Wizard:
-    base = {k: "" for k in TEXT_FIELDS} | {"name": "Stacker", "sku": "ST-1", "age_years": "3"}
+    base = dict.fromkeys(TEXT_FIELDS, "") | {"name": "Stacker", "sku": "ST-1", "age_years": "3"}
     rows = [
         {"id": "", "name": "", "material": "", "fiber": "", "accessible": True} | c
         for c in components or []
