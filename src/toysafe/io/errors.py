@@ -50,6 +50,19 @@ class InputError(ValueError):
         return [{"loc": loc, "msg": self.detail, "type": "value_error"}]
 
 
+def error_words(err: Any) -> str:
+    """The words for one pydantic error, chosen by its ``type``: a validator's own error (its
+    exception, in ``ctx``) keeps its words; pydantic's own message otherwise."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known field"
+    if kind in ("value_error", "assertion_error") and "error" in ctx:
+        return str(ctx["error"])
+    return str(err["msg"])
+
+
 def _field(part: Any) -> str | int:
     return "from" if part == "from_" else part
 
@@ -58,11 +71,7 @@ def validation_problems(e: ValidationError, source: str, line: int | None = None
     """The problems of a validation error, each with its field path."""
     out = []
     for err in e.errors():
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "missing":
-            msg = "is required"
-        elif err["type"] == "extra_forbidden":
-            msg = "is not a known field"
+        msg = error_words(err)
         loc = tuple(_field(p) for p in err["loc"])
         out.append(Problem(source, loc, Reason("invalid_value", {"text": msg}), line))
     return out
@@ -81,11 +90,7 @@ def describe_validation_error(e: ValidationError, prefix: str = "", locs: Any = 
     for err in e.errors():
         loc = ".".join(_loc(p) for p in err["loc"]).replace(".[", "[")
         loc = loc.replace("from_", "from")
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "missing":
-            msg = "is required"
-        elif err["type"] == "extra_forbidden":
-            msg = "is not a known field"
+        msg = error_words(err)
         where = locs(err["loc"]) if locs else prefix
         lines.append(f"{where}{loc or '(document)'}: {msg}")
     return "\n".join(lines)
