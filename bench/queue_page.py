@@ -2,10 +2,10 @@
 
 Seeds the marketplace of ``bench/consoles.py`` (same builder) and times, in-process with no
 web layer, ``review.queue_page`` (page 1, page 200, a filter) and its parts: ``load_queue``
-(the page itself, in risk order), the count after a filter, ``queue_stats`` and the trigger
-counts. Reports CPU time of this process (``time.process_time``: SQLite runs in-process, so
-this is all of its work; for PostgreSQL the server's time is not in it) and wall time, median
-of ``--repeat`` runs after one warm run, with the load average.
+(the page itself, in risk order), ``queue_stats``, the trigger counts and the backlog chart's
+data (30 days). Reports CPU time of this process (``time.process_time``: SQLite runs
+in-process, so this is all of its work; for PostgreSQL the server's time is not in it) and
+wall time, median of ``--repeat`` runs after one warm run, with the load average.
 
     python bench/queue_page.py [--json] [--requests 10000] [--backend sqlite|postgresql|both]
 """
@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,9 @@ def one(backend: str, n: int, sellers: int, repeat: int) -> dict[str, Any]:
                     ),
                     "queue_stats": lambda: review.queue_stats(s, DAY, sla, None),
                     "trigger_counts": lambda: review.trigger_counts(s, None),
+                    "backlog_30_days": lambda: review.backlog(
+                        s, None, DAY - timedelta(days=29), DAY
+                    ),
                 }
                 out["timings"] = {k: timed(fn, repeat) for k, fn in cases.items()}
         finally:
