@@ -282,7 +282,10 @@ def _load_page(
     by_id: dict[int, Any] = {}
     for part in chunks(ids):
         by_id.update((r.id, r) for r in s.execute(select(rows).where(rows.c.id.in_(part))))
-    found = [by_id[i] for i in ids]
+    # A request that left the queue between the two reads (another statement's snapshot on
+    # PostgreSQL) is left out of the page rather than failing it.
+    found = [by_id[i] for i in ids if i in by_id]
+    ids = [r.id for r in found]
     triggers = _triggers_of(s, ids)
     arrived: dict[int, date] = {}
     for part in chunks(ids):
