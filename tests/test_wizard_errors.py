@@ -34,6 +34,7 @@ def _errors(data: dict[str, Any]) -> list[Any]:
         ({"sku": ""}, [], "sku", "is required"),  # string_too_short (min_length 1)
         ({"brand": "b" * 201}, [], "brand", "at most 200 characters"),  # string_too_long
         ({"made_city": "Ningbo", "made_country": "C1"}, [], "made_country", "two-letter"),
+        ({"made_city": "Ningbo", "made_country": "CHN"}, [], "made_country", "two-letter"),
         ({"made_country": "CN"}, [], "made_city", "is required"),
         ({"gtin": "00012345678906"}, [], "gtin", "check digit of '00012345678906' is wrong"),
         ({}, [{"id": "-x", "material": "metal"}], "c-0-id", "use letters, digits"),

@@ -281,13 +281,13 @@ def _message(err: Mapping[str, Any]) -> str:
     kind, ctx, loc = err["type"], err.get("ctx") or {}, tuple(err["loc"])
     if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length", 1) <= 1):
         return "is required"
+    if "country" in loc and kind.startswith("string_"):
+        return "use the two-letter country code, e.g. CN or US"
     if kind == "string_too_short":
         return f"at least {ctx['min_length']} characters"
     if kind == "string_too_long":
         return f"at most {ctx['max_length']} characters"
     if kind == "string_pattern_mismatch":
-        if "country" in loc:
-            return "use the two-letter country code, e.g. CN or US"
         return "use letters, digits, '-', '_' or '.', starting with a letter or digit"
     if kind == "duplicate_component_id":
         return f"'{ctx['id']}' is the id of another component too: give each a different id"
