@@ -58,7 +58,7 @@ def error_words(err: Any) -> str:
         return "is required"
     if kind == "extra_forbidden":
         return "is not a known field"
-    if kind in ("value_error", "assertion_error") and "error" in ctx:
+    if kind == "value_error" and "error" in ctx:
         return str(ctx["error"])
     return str(err["msg"])
 
