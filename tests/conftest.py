@@ -170,4 +170,4 @@ def check_expectations(result: Assessment, rid: str, expect: dict[str, Any]) -> 
     if "basis" in expect:
         assert decided.basis == expect["basis"], f"{rid}: basis {decided.basis}"
     for text in expect.get("notes_include", []):
-        assert any(text in n for n in result.notes), f"notes: {result.notes}"
+        assert any(text in n for n in result.note_texts), f"notes: {result.note_texts}"

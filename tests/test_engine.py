@@ -30,14 +30,17 @@ def test_the_edition_in_force_follows_the_manufacture_date(made: str, edition: s
 def test_a_month_that_spans_an_edition_change_asks_for_the_day() -> None:
     result = run_case_profile({"manufactured": "2024-04"})
     assert result.toy_standard == "F963-23"
-    assert any("changes within 2024-04" in n for n in result.notes)
+    (note,) = (n for n in result.notes if n.code == "edition_assumed")
+    assert note.facts["period"] == "2024-04" and note.facts["edition"] == "F963-23"
+    assert "changes within 2024-04" in str(note)
 
 
 def test_no_manufacture_date_assumes_the_assessment_date_and_says_so() -> None:
     profile = {"sku": "X", "name": "x", "age": {"min_months": 36}}
     result = run_case_profile({**profile, "manufactured": None}, date(2023, 1, 1))
     assert result.toy_standard == "F963-17"
-    assert any("no manufacture date" in n for n in result.notes)
+    assert [n.code for n in result.notes] == ["no_manufacture_date"]
+    assert result.to_dict()["notes"] == [str(result.notes[0])]
 
 
 def test_a_13_plus_toy_is_in_f963_but_gets_a_gcc_and_no_lab() -> None:

@@ -53,7 +53,8 @@ def test_a_toy_made_in_2006_gets_no_certificate_and_no_lab_but_the_sale_limits_s
     assert a.toy_standard is None  # F963 became mandatory 2009-02-10
     by_id = {r.id: r for r in a.requirements}
     assert by_id["15USC1278a"].basis == "sale" and by_id["16CFR1307"].basis == "sale"
-    assert any("2008-11-12" in n for n in a.notes)
+    (note,) = (n for n in a.notes if n.code == "before_certification")
+    assert note.facts["from"].isoformat() == "2008-11-12"
     doc = a.to_dict(trace=False)
     assert all(r["basis"] in ("manufacture", "sale") for r in doc["requirements"])
     assert all(r["basis"] in ("manufacture", "sale") for r in doc["not_applicable"])

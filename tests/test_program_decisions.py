@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from toysafe.core.program.decisions import (
+    PlanError,
     Refusal,
     RequestSnapshot,
     check_appeal,
@@ -113,10 +114,12 @@ def test_approval_needs_evidence_still_valid() -> None:
 def test_a_plan_of_action_needs_root_cause_fix_and_prevention() -> None:
     poa = plan_of_action("not_applicable", "adult collectible", "relisted", "category check")
     assert poa.to_dict()["claim"] == "not_applicable"
-    with pytest.raises(ValueError, match="fix"):
+    with pytest.raises(PlanError, match="fix") as e:
         plan_of_action("not_applicable", "x", " ", "y")
-    with pytest.raises(ValueError, match="claim"):
+    assert e.value.field == "fix" and e.value.reason.code == "plan_part_missing"
+    with pytest.raises(PlanError, match="claim") as e:
         plan_of_action("please", "x", "y", "z")
+    assert e.value.field == "claim" and e.value.reason.facts == {"claim": "please"}
 
 
 def test_an_appeal_is_accepted_within_the_window_only() -> None:

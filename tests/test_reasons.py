@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_case_profile
 from toysafe.core import reasons
 from toysafe.core.certificates.certificate import build_certificate
 from toysafe.core.evidence.verify import report_problems, verify
@@ -105,3 +106,41 @@ def test_input_problems_carry_their_location() -> None:
 def test_path_of_a_location() -> None:
     assert reasons.path_of(("results", 0, "unit")) == "results[0].unit"
     assert reasons.path_of(("tested", "from")) == "tested.from"
+
+
+def test_every_code_the_source_names_has_a_rendering_and_a_doc_entry() -> None:
+    """Every ``Reason("code", ...)`` written in src/ renders (CATALOG) and is documented."""
+    doc = (ROOT / "docs" / "reason-codes.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`([a-z_]+)`", doc))
+    named: set[str] = set()
+    for path in (ROOT / "src" / "toysafe").rglob("*.py"):
+        named |= set(re.findall(r"\bReason\(\s*\"([a-z_]+)\"", path.read_text(encoding="utf-8")))
+    assert {"banned_situation", "edition_assumed", "no_manufacture_date"} <= named
+    assert sorted(named - set(CATALOG)) == []
+    assert sorted(named - documented) == []
+
+
+def test_assessment_notes_and_alerts_are_typed_and_rendered_at_the_edge() -> None:
+    a = run_case_profile(
+        {"manufactured": None, "age_determination": {"min_months": 0, "by": "Acme Labs"}}
+    )
+    assert [n.code for n in a.notes] == ["age_by_determination", "no_manufacture_date"]
+    assert a.notes[0].facts["judged_months"] == 0 and a.notes[0].citation
+    doc = a.to_dict(trace=False)
+    assert doc["notes"] == [str(n) for n in a.notes]
+    assert doc["notes"][0].startswith("judged as intended for children from birth by the age")
+    assert [n["code"] for n in doc["note_reasons"]] == [n.code for n in a.notes]
+
+
+def test_a_banned_situation_is_an_alert_with_a_code_facts_and_citation() -> None:
+    a = run_case_profile({"age": {"min_months": 24}, "features": ["small_ball"]})
+    assert a.alerts
+    for alert in a.alerts:
+        rule = KB.by_id[alert.requirement]
+        assert alert.code == "banned_situation"
+        assert alert.reason.facts["message"] in {v.message for v in rule.violations}
+        assert alert.reason.citation and alert.reason.facts["texts"]
+        out = alert.to_dict()
+        assert out["code"] == "banned_situation" and out["requirement"] == rule.id
+        assert out["message"] == alert.message
+        assert alert.message.startswith(alert.reason.facts["message"] + " (")

@@ -302,3 +302,23 @@ def test_the_sql_order_is_the_pure_risk_order(store: Store) -> None:
         f.request_id for f, _ in q.ordered(r.facts for r in rows)
     ]
     assert len({q.risk(r.facts).exposure for r in rows}) > 3  # the data exercise the order
+    # Every component of the key is exercised: each priority, each exposure factor (the
+    # complaint points at their cap too), and ties on the leading parts broken by due and id.
+    risks = [q.risk(r.facts) for r in rows]
+    assert {r.priority for r in risks} == set(q.Priority)
+    codes = {x.code for r in risks for x in r.factors}
+    assert {"age_missing", "under_36_months", "complaints", "seller_band"} <= codes
+    assert any(x.points == q.MAX_COMPLAINT_POINTS for r in risks for x in r.factors)
+    assert {r.facts.seller_band for r in rows} >= {"at_risk", "deactivation_eligible", None}
+    heads = [(k.priority, k.neg_exposure) for k in (r.key for r in risks)]
+    assert len(heads) > len(set(heads))  # ties that due breaks
+    dues = [(k.priority, k.neg_exposure, k.due) for k in (r.key for r in risks)]
+    assert len(dues) > len(set(dues))  # ties that the request id breaks
+    # Pages read the same order (the key is ordered in one query, the page read in another).
+    with store.reader() as s:
+        paged = [
+            r.facts.request_id
+            for page in range(0, 40, 7)
+            for r in review.load_queue(s, DAY, policy(), None, limit=7, offset=page)
+        ]
+    assert paged == [r.facts.request_id for r in rows]

@@ -211,3 +211,26 @@ def test_policy_versions_diff_and_dry_run(site: Api) -> None:
     page = site.client.get("/admin/policies", params={"a": version, "b": version + 1}).text
     assert "<code>clocks.response_days</code>" in page and ">14<" in page and ">21<" in page
     assert site.client.get("/admin/policies", params={"a": 99, "b": 1}).status_code == 422
+
+
+def test_the_chart_module_imports_matplotlib_only_to_draw() -> None:
+    import os
+    import subprocess
+    import sys
+    from datetime import date
+    from pathlib import Path
+
+    from toysafe.render import charts
+
+    src = str(Path(charts.__file__).resolve().parents[2])
+    code = "import sys, toysafe.render.charts; print('matplotlib' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": src}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.strip() == "False"
+
+    charts.warm_up()
+    charts.warm_up()  # once is enough; a second call does nothing
+    svg = charts.backlog_chart([date(2026, 1, 1)], [3], [1], "Backlog")
+    assert svg.startswith("<?xml") and "past SLA" in svg and "waiting within SLA" in svg

@@ -73,7 +73,7 @@ def print_assessment(a: Assessment) -> None:
         console.print(
             f"[bold red]ALERT[/bold red] {alert.requirement}: {alert.message}", highlight=False
         )
-    for note in a.notes:
+    for note in a.note_texts:
         console.print(f"[yellow]note[/yellow] {note}", highlight=False)
     console.print(
         f"{len(a.not_applicable)} requirements do not apply; "
@@ -102,7 +102,7 @@ def assessment_markdown(a: Assessment) -> str:
     if a.alerts:
         out += ["", "## Alerts", ""] + [f"- **{x.requirement}**: {x.message}" for x in a.alerts]
     if a.notes:
-        out += ["", "## Notes", ""] + [f"- {n}" for n in a.notes]
+        out += ["", "## Notes", ""] + [f"- {n}" for n in a.note_texts]
     out += ["", "## Requirements that do not apply", "", "| Requirement | Why not |", "|---|---|"]
     out += [f"| {n.id} | {'; '.join(n.reasons)} |" for n in a.not_applicable]
     return "\n".join(out) + "\n"

@@ -20,6 +20,8 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from toysafe.core.law.dates import from_age
+
 Facts = Mapping[str, Any]
 _NO_FACTS: Facts = MappingProxyType({})
 
@@ -206,6 +208,26 @@ CATALOG: dict[str, str | Callable[[Facts], str]] = {
         "{note}: {citation} may exempt it, but that is unconfirmed, so it is still listed "
         "for testing"
     ),
+    # Notes on an assessment (``Assessment.notes``) and its alerts (``Alert``).
+    "edition_assumed": (
+        "the toy-standard edition changes within {period} ({edition} from {from}): "
+        "{edition} is assumed; give the full manufacture date to be sure"
+    ),
+    "age_by_determination": lambda f: (
+        f"judged as intended for children {from_age(f['judged_months'])} by the age "
+        f"determination of {f['by']}, not by the labelled {from_age(f['labelled_months'])} "
+        f"(16 CFR 1200.2(a): a stated age counts only when reasonable)"
+    ),
+    "no_manufacture_date": (
+        "no manufacture date: rules in force on the assessment date are used; a "
+        "certificate needs the manufacture date"
+    ),
+    # A banned situation: the KB's words (``message``) and the tests that held (``texts``).
+    "banned_situation": lambda f: f"{f['message']} ({'; '.join(f['texts'])})",
+    # Notes on a label (core/certificates/labels.py).
+    "tracking_label_not_required": (
+        "not a children's product: a tracking label is not required, only good practice"
+    ),
     # --- verification (core/evidence/verify.py): findings about the evidence -----------------
     "evidence_age_limit": (
         "evidence may be at most {months} months old: {plan} testing plan ({citation})"
@@ -352,6 +374,17 @@ CATALOG.update(
             "{requirement} sets no limit for '{analyte}' (it limits {limits})"
         ),
         "unit_mismatch": "{text}",
+        # A validation's listings (store/program/validations.py).
+        "unknown_listing": "no listing '{id}' in the program",
+        "listing_of_other_seller": "listing '{id}' belongs to seller '{owner}', not '{seller}'",
+        "no_listing_in_policy": "no listing is in a category of the program's policy",
+        # A plan of action (core/program/decisions.py plan_of_action).
+        "unknown_claim": "'{claim}' is not not_applicable or decision_wrong",
+        "plan_part_missing": "a plan of action must say it (root cause, fix, prevention)",
+        # A password reset (store/accounts.py use_reset).
+        "reset_link_invalid": "this reset link is unknown, used or expired",
+        "password_too_short": "use at least {min} characters",
+        "password_too_long": "at most {max} characters",
         "invalid_value": "{text}",
     }
 )

@@ -13,11 +13,54 @@ from toysafe.core.reasons import Problem, Reason
 
 
 class InputError(ValueError):
-    """Bad input from a user: a file that cannot be read, or a field with a bad value."""
+    """Bad input from a user: a file that cannot be read, or a field with a bad value.
 
-    def __init__(self, message: str = "", problems: Sequence[Problem] = ()) -> None:
+    Adapters place the error from its structure, never from its words: ``problems`` (each
+    with its field path), or ``field`` and ``detail`` for one field (``InputError.at``)."""
+
+    def __init__(
+        self,
+        message: str = "",
+        problems: Sequence[Problem] = (),
+        *,
+        field: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         super().__init__(message or "\n".join(str(p) for p in problems))
         self.problems = tuple(problems)
+        self.field = field
+        self.detail = detail if detail is not None else str(self)
+
+    @classmethod
+    def at(cls, field: str, detail: str, option: bool = False) -> InputError:
+        """A problem with one field: the message is ``field: detail`` (``--field-name: detail``
+        for a command-line option); ``field`` keeps the field's own name for the API."""
+        shown = "--" + field.replace("_", "-") if option else field
+        return cls(f"{shown}: {detail}", field=field, detail=detail)
+
+    def locations(self, root: str = "body") -> list[dict[str, object]]:
+        """FastAPI's 422 ``detail`` list: one entry per problem, or the one field, or the
+        whole input (``[root]``) when the error names no field."""
+        if self.problems:
+            return [
+                {"loc": [root, *p.loc], "msg": p.message, "type": "value_error"}
+                for p in self.problems
+            ]
+        loc: list[object] = [root, self.field] if self.field else [root]
+        return [{"loc": loc, "msg": self.detail, "type": "value_error"}]
+
+
+def error_words(err: Any) -> str:
+    """The words for one pydantic error, chosen by its ``type``: a validator's own error (its
+    exception, in ``ctx``) keeps its words; pydantic's own message otherwise."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known field"
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    return str(err["msg"])
 
 
 def _field(part: Any) -> str | int:
@@ -28,11 +71,7 @@ def validation_problems(e: ValidationError, source: str, line: int | None = None
     """The problems of a validation error, each with its field path."""
     out = []
     for err in e.errors():
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "missing":
-            msg = "is required"
-        elif err["type"] == "extra_forbidden":
-            msg = "is not a known field"
+        msg = error_words(err)
         loc = tuple(_field(p) for p in err["loc"])
         out.append(Problem(source, loc, Reason("invalid_value", {"text": msg}), line))
     return out
@@ -51,11 +90,7 @@ def describe_validation_error(e: ValidationError, prefix: str = "", locs: Any = 
     for err in e.errors():
         loc = ".".join(_loc(p) for p in err["loc"]).replace(".[", "[")
         loc = loc.replace("from_", "from")
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "missing":
-            msg = "is required"
-        elif err["type"] == "extra_forbidden":
-            msg = "is not a known field"
+        msg = error_words(err)
         where = locs(err["loc"]) if locs else prefix
         lines.append(f"{where}{loc or '(document)'}: {msg}")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
 from toysafe.core.program.validation import Validation, dumps, public_key_text, sign
-from toysafe.io.errors import InputError, describe_validation_error
+from toysafe.io.errors import InputError, describe_validation_error, validation_problems
 
 __all__ = [
     "InputError",
@@ -66,7 +66,9 @@ def validation_from_data(data: dict[str, Any], source: str = "validation") -> Va
     try:
         return Validation.model_validate(data)
     except ValidationError as e:
-        raise InputError(describe_validation_error(e, f"{source}: ")) from None
+        raise InputError(
+            describe_validation_error(e, f"{source}: "), validation_problems(e, source)
+        ) from None
 
 
 def read_raw(path: Path) -> bytes:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from toysafe.core.reasons import Problem, Reason
 from toysafe.io.errors import InputError
 from toysafe.store import models as m
 from toysafe.store.db import Store
@@ -250,13 +251,13 @@ class Accounts:
         """Set the password with a reset token: once, before it expires. Every session of
         the user ends (whoever knew the old password is signed out)."""
         if len(password) < 10:
-            raise InputError("password: use at least 10 characters")
+            raise _reset_error("password", Reason("password_too_short", {"min": 10}))
         if len(password) > 1000:
-            raise InputError("password: at most 1000 characters")
+            raise _reset_error("password", Reason("password_too_long", {"max": 1000}))
         with self.store.transaction() as s:
             found = s.get(m.PasswordReset, token_hash(token)) if len(token) < 100 else None
             if found is None or found.used or found.expires <= time.time():
-                raise InputError("token: this reset link is unknown, used or expired")
+                raise _reset_error("token", Reason("reset_link_invalid"))
             # Single use even against a concurrent second request: only one UPDATE matches.
             claimed = s.execute(
                 update(m.PasswordReset)
@@ -267,7 +268,7 @@ class Accounts:
                 .values(used=True)
             )
             if not claimed.rowcount:  # type: ignore[attr-defined]
-                raise InputError("token: this reset link is unknown, used or expired")
+                raise _reset_error("token", Reason("reset_link_invalid"))
             user = s.get(m.User, found.user_id)
             assert user is not None
             user.password_hash = hash_password(password)
@@ -356,3 +357,10 @@ class Accounts:
 @functools.cache
 def _dummy_hash() -> str:
     return hash_password(secrets.token_hex(16))
+
+
+def _reset_error(field: str, reason: Reason) -> InputError:
+    """A password-reset problem: the field it is about (``token`` or ``password``) is the
+    problem's location, so the web form can tell a dead link from a weak password."""
+    problem = Problem("reset", (field,), reason)
+    return InputError(f"{field}: {problem.message}", [problem])

@@ -149,11 +149,12 @@ def revert(ws: Workspace, sku: str, version: int, as_of: date) -> Change:
         if product is None:
             raise NotFound(f"no product '{sku}'")
         if not 1 <= version <= product.latest_version:
-            raise InputError(f"--to: {sku} has versions 1 to {product.latest_version}")
+            detail = f"{sku} has versions 1 to {product.latest_version}"
+            raise InputError.at("to", detail, option=True)
     old, _ = ws.profile(sku, version)
     result = change(ws, old, as_of)
     if result.outcome.outcome == "unchanged":
-        raise Conflict(f"--to: version {version} of {sku} is its current content already")
+        raise Conflict.at("to", f"version {version} of {sku} is its current content already", True)
     with ws._tx() as s:
         ws.event(s, "product.revert", sku, to=version, version=result.version)
     return result
@@ -164,9 +165,9 @@ def withdraw_report(ws: Workspace, report_no: str, reason: str, as_of: date) -> 
     it and why. Withdrawing it twice is a Conflict."""
     reason = reason.strip()
     if not reason:
-        raise InputError("--reason: say why the report is withdrawn")
+        raise InputError.at("reason", "say why the report is withdrawn", option=True)
     if len(reason) > 2000:
-        raise InputError("--reason: at most 2000 characters")
+        raise InputError.at("reason", "at most 2000 characters", option=True)
     try:
         with ws._tx() as s:
             org = ws.org(s)

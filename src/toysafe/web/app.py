@@ -90,10 +90,7 @@ def create_app(
 
     @app.exception_handler(InputError)
     def _input_error(request: Request, exc: InputError) -> JSONResponse:
-        detail = [
-            {"loc": ["body", *p.loc], "msg": p.message, "type": "value_error"} for p in exc.problems
-        ] or [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]
-        return JSONResponse({"detail": detail}, status_code=422)
+        return JSONResponse({"detail": exc.locations()}, status_code=422)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -474,8 +474,7 @@ def run_appeal(
             day,
         )
     except InputError as e:
-        field = str(e).split(":", 1)[0].lstrip("-").replace("-", "_")
-        raise _unprocessable(str(e), "body", field) from None
+        raise HTTPException(422, e.locations()) from None
     return out
 
 

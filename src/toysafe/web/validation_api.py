@@ -9,7 +9,6 @@ TIC (a seller can never upload), or for a document signed by another TIC; 422 na
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -44,8 +43,6 @@ _REFUSAL_STATUS: dict[str, tuple[int, list[str | int]]] = {
     "revision_conflict": (409, ["body", "revision"]),
     "stale_validation": (409, ["body", "issued"]),
 }
-_LINE = re.compile(r"^body: ([\w.\[\]]+): (.*)$")
-_PART = re.compile(r"(\w+)|\[(\d+)\]")
 
 
 def _day(value: date | None) -> date:
@@ -63,22 +60,10 @@ def _day(value: date | None) -> date:
     return value or date.today()
 
 
-def _loc(path: str) -> list[str | int]:
-    return ["body", *[int(i) if i else name for name, i in _PART.findall(path)]]
-
-
 def _input_error(e: InputError) -> HTTPException:
-    """'body: listing_ids[0]: no listing ...' lines -> FastAPI's 422 shape with locations."""
-    errors = []
-    for line in str(e).splitlines():
-        for part in line.split("; body: ") if line.startswith("body: ") else [line]:
-            text = part if part.startswith("body: ") else f"body: {part}"
-            found = _LINE.match(text)
-            if found:
-                errors.append({"loc": _loc(found[1]), "msg": found[2], "type": "value_error"})
-            else:
-                errors.append({"loc": ["body"], "msg": part, "type": "value_error"})
-    return HTTPException(422, errors)
+    """FastAPI's 422 shape from the error's problems (each with its field path); an error
+    without problems (the body is not JSON at all) is about the whole body."""
+    return HTTPException(422, e.locations())
 
 
 def _tic_of(request: Request, who: Principal) -> str:

@@ -9,6 +9,7 @@ from toysafe.core.certificates.party import Party, manufacturer_of
 from toysafe.core.law.assessment import Assessment
 from toysafe.core.law.dates import ManufactureDate
 from toysafe.core.law.profile import Profile
+from toysafe.core.reasons import Reason
 
 SIGNALS = ("WARNING:", "CAUTION:", "DANGER:")
 
@@ -31,7 +32,7 @@ class Label:
     tracking: tuple[str, ...]
     warnings: tuple[LabelWarning, ...]
     online: bool
-    notes: tuple[str, ...]
+    notes: tuple[Reason, ...]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,7 +53,8 @@ class Label:
                 "citation": "16 CFR 1500.20",
                 "statements": [w.text for w in self.warnings] if self.online else [],
             },
-            "notes": list(self.notes),
+            "notes": [str(n) for n in self.notes],
+            "note_reasons": [n.to_dict() for n in self.notes],
         }
 
 
@@ -100,9 +102,7 @@ def make_label(
     )
     notes = []
     if not assessment.children_product:
-        notes.append(
-            "not a children's product: a tracking label is not required, only good practice"
-        )
+        notes.append(Reason("tracking_label_not_required"))
     return Label(
         profile.sku,
         tuple(tracking),

@@ -118,11 +118,25 @@ class WarningDue:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
+    """A situation the requirement bans outright (KB ``violations``): code ``banned_situation``,
+    the KB's words for it and the tests that held as facts, the requirement's citation."""
+
     requirement: str
-    message: str
+    reason: Reason
+
+    @property
+    def code(self) -> str:
+        return self.reason.code
+
+    @property
+    def message(self) -> str:
+        """The sentence for people (rendered from ``reason``)."""
+        return str(self.reason)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"requirement": self.requirement, "message": self.message}
+        out = {"requirement": self.requirement, **self.reason.to_dict()}
+        out["message"] = out.pop("text")
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +152,13 @@ class Assessment:
     not_applicable: tuple[NotApplicable, ...]
     warnings: tuple[WarningDue, ...]
     alerts: tuple[Alert, ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[Reason, ...] = field(default_factory=tuple)
     rules_version: str = "unversioned"
+
+    @property
+    def note_texts(self) -> tuple[str, ...]:
+        """The notes as sentences (rendered from ``notes``)."""
+        return texts(self.notes)
 
     def requirement(self, rid: str) -> Applicable | None:
         return next((r for r in self.requirements if r.id == rid), None)
@@ -162,7 +181,8 @@ class Assessment:
             "not_applicable": [n.to_dict(trace) for n in self.not_applicable],
             "warnings": [w.to_dict() for w in self.warnings],
             "alerts": [a.to_dict() for a in self.alerts],
-            "notes": list(self.notes),
+            "notes": list(self.note_texts),
+            "note_reasons": [n.to_dict() for n in self.notes],
             "rules_version": self.rules_version,
         }
 

@@ -49,7 +49,16 @@ def assess(profile: Profile, kb: KnowledgeBase, as_of: date) -> Assessment:
         for violation, cond in req.violations_compiled:
             out = cond(facts)
             if out.ok:
-                alerts.append(Alert(req.id, f"{violation.message} ({'; '.join(out.reasons)})"))
+                alerts.append(
+                    Alert(
+                        req.id,
+                        Reason(
+                            "banned_situation",
+                            {"message": violation.message, "texts": tuple(out.reasons)},
+                            req.cite(edition.id if edition else None),
+                        ),
+                    )
+                )
 
     uncertified = _before_certification(kb, facts)
     if uncertified:
@@ -69,7 +78,7 @@ def assess(profile: Profile, kb: KnowledgeBase, as_of: date) -> Assessment:
             WarningDue(rid, s.key, s.text, s.citation, online, s.ascii) for rid, s in due
         ),
         alerts=tuple(alerts),
-        notes=_notes(profile, kb, facts) + ((str(uncertified),) if uncertified else ()),
+        notes=_notes(profile, kb, facts) + ((uncertified,) if uncertified else ()),
         rules_version=kb.rules_version,
     )
 
@@ -393,27 +402,35 @@ def _edition_reason(profile: Profile, f: ProductFacts) -> str:
     )
 
 
-def _notes(profile: Profile, kb: KnowledgeBase, f: ProductFacts) -> tuple[str, ...]:
-    notes: list[str] = []
+def _notes(profile: Profile, kb: KnowledgeBase, f: ProductFacts) -> tuple[Reason, ...]:
+    notes: list[Reason] = []
     m = profile.manufactured
     if m is not None and not m.precise and f.edition is not None:
         early = kb.edition_for(m.first)
         if early is not None and early.id != f.edition.id:
             notes.append(
-                f"the toy-standard edition changes within {m.text} ({f.edition.id} from "
-                f"{f.edition.effective_from.isoformat()}): {f.edition.id} is assumed; "
-                f"give the full manufacture date to be sure"
+                Reason(
+                    "edition_assumed",
+                    {
+                        "period": m.text,
+                        "edition": f.edition.id,
+                        "from": f.edition.effective_from,
+                    },
+                )
             )
     det = profile.age_determination
     if det is not None and det.min_months != profile.age.min_months:
         notes.append(
-            f"judged as intended for children {from_age(det.min_months)} by the age "
-            f"determination of {det.by}, not by the labelled {from_age(profile.age.min_months)} "
-            f"(16 CFR 1200.2(a): a stated age counts only when reasonable)"
+            Reason(
+                "age_by_determination",
+                {
+                    "judged_months": det.min_months,
+                    "by": det.by,
+                    "labelled_months": profile.age.min_months,
+                },
+                "16 CFR 1200.2(a)",
+            )
         )
     if m is None:
-        notes.append(
-            "no manufacture date: rules in force on the assessment date are used; a "
-            "certificate needs the manufacture date"
-        )
+        notes.append(Reason("no_manufacture_date"))
     return tuple(notes)

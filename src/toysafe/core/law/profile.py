@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from toysafe.core.law.dates import ManufactureDate
 from toysafe.core.law.vocabulary import FEATURES, FIBERS, MATERIALS
@@ -194,7 +195,11 @@ class Profile(_Strict):
         seen: set[str] = set()
         for i, c in enumerate(v):
             if c.id in seen:
-                raise ValueError(f"[{i}].id: duplicate component id '{c.id}'")
+                raise PydanticCustomError(
+                    "duplicate_component_id",
+                    "[{index}].id: duplicate component id '{id}'",
+                    {"index": i, "id": c.id},
+                )
             seen.add(c.id)
         return v
 

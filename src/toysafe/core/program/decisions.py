@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from toysafe.core.law.dates import add_months
 from toysafe.core.program.precheck import REJECT_CODES, REVISE_CODES
+from toysafe.core.reasons import Reason
 
 RequestState = Literal[
     "open", "submitted", "revision_requested", "in_review", "approved", "rejected", "not_applicable"
@@ -272,15 +273,24 @@ class PlanOfAction:
         }
 
 
+class PlanError(ValueError):
+    """A bad field of a plan of action: the ``field`` and a ``reason`` (a code with facts)."""
+
+    def __init__(self, field: str, reason: Reason) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
 def plan_of_action(
     claim: str, root_cause: str, fix: str, prevention: str, evidence: Sequence[str] = ()
 ) -> PlanOfAction:
-    """A validated plan of action; a bad field raises ValueError naming it (exit 2, 422)."""
+    """A validated plan of action; a bad field raises PlanError naming it (exit 2, 422)."""
     if claim not in CLAIMS:
-        raise ValueError(f"claim: '{claim}' is not not_applicable or decision_wrong")
+        raise PlanError("claim", Reason("unknown_claim", {"claim": claim}))
     for name, text in (("root_cause", root_cause), ("fix", fix), ("prevention", prevention)):
         if not text or not text.strip():
-            raise ValueError(f"{name}: a plan of action must say it (root cause, fix, prevention)")
+            raise PlanError(name, Reason("plan_part_missing"))
     return PlanOfAction(claim, root_cause.strip(), fix.strip(), prevention.strip(), tuple(evidence))  # type: ignore[arg-type]
 
 

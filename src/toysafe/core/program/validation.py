@@ -27,6 +27,7 @@ from toysafe.core.evidence.labs import LabRegistry
 from toysafe.core.law.assessment import Assessment
 from toysafe.core.law.knowledge import REQUIREMENT_ID
 from toysafe.core.law.profile import Profile
+from toysafe.core.reasons import Problem, Reason
 
 FORMAT = "toysafe/validation@1"
 ALG = "ed25519"
@@ -220,12 +221,16 @@ class Validation(_Strict):
         return self
 
 
-def input_problems(doc: Validation, as_of: date) -> list[str]:
-    """Dates that cannot be true on ``as_of`` (bad input, each naming its field)."""
+def input_problems(doc: Validation, as_of: date, source: str) -> list[Problem]:
+    """Dates that cannot be true on ``as_of`` (bad input, each with its field)."""
     problems = []
     if doc.issued > as_of:
         problems.append(
-            f"issued: {doc.issued.isoformat()} is in the future (as of {as_of.isoformat()})"
+            Problem(
+                source,
+                ("issued",),
+                Reason("date_in_future", {"field": "issued", "date": doc.issued, "as_of": as_of}),
+            )
         )
     return problems
 

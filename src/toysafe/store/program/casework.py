@@ -628,11 +628,12 @@ class Casework:
     ) -> dict[str, Any]:
         try:
             poa = d.plan_of_action(claim, root_cause, fix, prevention, [e.name for e in evidence])
-        except ValueError as e:
-            raise InputError(f"--{str(e).replace('_', '-', 1)}") from None
+        except d.PlanError as e:
+            raise InputError.at(e.field, str(e.reason), option=True) from None
         for ev in evidence:
             if len(ev.content) > MAX_EVIDENCE_BYTES:
-                raise InputError(f"--evidence: {ev.name} is over {MAX_EVIDENCE_BYTES} bytes")
+                detail = f"{ev.name} is over {MAX_EVIDENCE_BYTES} bytes"
+                raise InputError.at("evidence", detail, option=True)
         with self.store.transaction() as s:
             got = self._load(s, ref, lock=True)
             req = got.request

@@ -122,8 +122,10 @@ def _queue_rows(as_of: date, policy: Policy, sellers: Collection[int] | None) ->
         .group_by(C.c.listing_id)
         .subquery()
     )
-    forgery = exists().where(FI.c.request_id == Rq.c.id, FI.c.code == "forged_or_altered")
-    complaint = exists().where(T.c.request_id == Rq.c.id, T.c.kind == "complaint")
+    # Sets, not correlated subqueries: each is read once (a few per cent of the requests),
+    # not probed once per request in the queue.
+    forgery = Rq.c.id.in_(select(FI.c.request_id).where(FI.c.code == "forged_or_altered"))
+    complaint = Rq.c.id.in_(select(T.c.request_id).where(T.c.kind == "complaint"))
     n = func.coalesce(complaints.c.n, 0)
     queue = func.coalesce(RA.c.queue, "standard")
     exposure = (
@@ -248,23 +250,48 @@ def load_queue(
     offset: int = 0,
 ) -> list[QueueRow]:
     """The queue's requests in risk order (a page of them with ``limit``/``offset``)."""
+    return _load_page(s, as_of, policy, sellers, filt, me, limit, offset)[0]
+
+
+def _load_page(
+    s: Session,
+    as_of: date,
+    policy: Policy,
+    sellers: Collection[int] | None,
+    filt: QueueFilter | None,
+    me: str | None,
+    limit: int | None,
+    offset: int,
+) -> tuple[list[QueueRow], int | None]:
+    """A page in risk order and the number of requests the filter keeps (None when the page
+    is past the end). Two steps: the order is taken over the narrow key alone (request id and
+    the key's columns, with the total as ``count(*) over ()``), then only the page's requests
+    are read in full (listing, seller, claim, triggers, arrival)."""
     rows = _queue_rows(as_of, policy, sellers)
-    query = (
-        select(rows)
+    keyed = (
+        select(rows.c.id, func.count().over().label("total"))
         .where(*_filtered(rows, filt or QueueFilter(), me))
         .order_by(rows.c.priority, rows.c.exposure.desc(), rows.c.due, rows.c.id)
         .offset(offset)
     )
     if limit is not None:
-        query = query.limit(limit)
-    found = s.execute(query).all()
+        keyed = keyed.limit(limit)
+    page = s.execute(keyed).all()
+    ids = [r.id for r in page]
+    total = int(page[0].total) if page else None
+    by_id: dict[int, Any] = {}
+    for part in chunks(ids):
+        by_id.update((r.id, r) for r in s.execute(select(rows).where(rows.c.id.in_(part))))
+    # A request that left the queue between the two reads (another statement's snapshot on
+    # PostgreSQL) is left out of the page rather than failing it.
+    found = [by_id[i] for i in ids if i in by_id]
     ids = [r.id for r in found]
     triggers = _triggers_of(s, ids)
     arrived: dict[int, date] = {}
     for part in chunks(ids):
         a = _arrived(sellers, part)
         arrived.update((rid, on) for rid, on in s.execute(select(a.c.request_id, a.c.since)))
-    return [_row(r, triggers[r.id], arrived.get(r.id)) for r in found]
+    return [_row(r, triggers[r.id], arrived.get(r.id)) for r in found], total
 
 
 def sla_days(policy: Policy) -> dict[str, int]:
@@ -350,15 +377,16 @@ def queue_page(
     set-based queries whatever the number of requests."""
     version, policy = policies.get(s)
     sla = sla_days(policy)
-    rows = _queue_rows(as_of, policy, sellers)
-    where = _filtered(rows, filt, me)
-    shown = load_queue(s, as_of, policy, sellers, filt, me, per_page, (page - 1) * per_page)
+    shown, total = _load_page(s, as_of, policy, sellers, filt, me, per_page, (page - 1) * per_page)
     sizes, breaches = queue_stats(s, as_of, sla, sellers)
-    total = (
-        s.scalar(select(func.count()).select_from(rows).where(*where))
-        if where
-        else sum(sizes.values())
-    )
+    if total is None:  # past the last page (or nothing to show): count without a page
+        rows = _queue_rows(as_of, policy, sellers)
+        where = _filtered(rows, filt, me)
+        total = (
+            s.scalar(select(func.count()).select_from(rows).where(*where))
+            if where
+            else sum(sizes.values())
+        )
     in_queue = select(Rq.c.id).where(_in_queue(sellers))
     kinds = s.execute(
         select(T.c.kind, func.count(func.distinct(T.c.request_id)))

@@ -19,6 +19,7 @@ from toysafe.core.law.engine import assess
 from toysafe.core.program import validation as v
 from toysafe.core.program.model import OPEN_STATES
 from toysafe.core.program.policy import Category, Policy
+from toysafe.core.reasons import Problem, Reason
 from toysafe.io.errors import InputError
 from toysafe.io.kb import default_kb
 from toysafe.io.validations import parse_bytes, validation_from_data
@@ -104,20 +105,23 @@ class Validations:
         for i, lid in enumerate(doc.listing_ids):
             row = rows.get(lid)
             if row is None:
-                raise InputError(f"{source}: listing_ids[{i}]: no listing '{lid}' in the program")
+                raise InputError(
+                    problems=[
+                        Problem(source, ("listing_ids", i), Reason("unknown_listing", {"id": lid}))
+                    ]
+                )
             owner = sellers.get(row.seller_org_id)
             if owner != doc.seller:
-                raise InputError(
-                    f"{source}: listing_ids[{i}]: listing '{lid}' belongs to seller "
-                    f"'{owner}', not '{doc.seller}'"
+                why = Reason(
+                    "listing_of_other_seller", {"id": lid, "owner": owner, "seller": doc.seller}
                 )
+                raise InputError(problems=[Problem(source, ("listing_ids", i), why)])
             key = policy.category_of(row.category)
             if key is not None:
                 categories.append(policy.categories[key])
         if not categories:
-            raise InputError(
-                f"{source}: listing_ids: no listing is in a category of the program's policy"
-            )
+            why = Reason("no_listing_in_policy")
+            raise InputError(problems=[Problem(source, ("listing_ids",), why)])
         return rows, categories
 
     def _on_file(self, s: Session, rows: dict[str, pm.ProgramListing]) -> dict[str, v.OnFile]:
@@ -179,9 +183,9 @@ class Validations:
         validation is on file for its listings, with its findings, and fed to their requests."""
         data = parse_bytes(raw, source)
         doc = validation_from_data(data, source)
-        problems = v.input_problems(doc, as_of)
+        problems = v.input_problems(doc, as_of, source)
         if problems:
-            raise InputError("; ".join(f"{source}: {p}" for p in problems))
+            raise InputError("; ".join(str(p) for p in problems), problems)
         kb = default_kb()
         with self.store.transaction() as s:
             version, policy = current_policy(s)

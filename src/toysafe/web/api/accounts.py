@@ -6,7 +6,6 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from toysafe.io.errors import InputError
-from toysafe.web.api.common import unprocessable
 from toysafe.web.pages.auth import send_reset
 
 router = APIRouter(tags=["accounts"])
@@ -39,7 +38,6 @@ def confirm_reset(request: Request, body: ResetConfirm) -> Response:
     try:
         who = request.app.state.accounts.use_reset(body.token, body.password)
     except InputError as e:
-        field, _, msg = str(e).partition(": ")
-        raise unprocessable(msg or str(e), "body", field) from None
+        raise HTTPException(422, e.locations()) from None
     request.app.state.throttle.login_succeeded(who.email)
     return Response(status_code=204)

@@ -27,8 +27,7 @@ def http_error(e: InputError) -> HTTPException:
         return HTTPException(409, str(e))
     if isinstance(e, NotFound):
         return HTTPException(404, str(e))
-    field, _, message = str(e).partition(": ")
-    return unprocessable(message or str(e), "body", field.lstrip("-"))
+    return HTTPException(422, e.locations())
 
 
 @router.put("/products/{sku}", tags=["products"])

@@ -169,8 +169,8 @@ def reset(
     try:
         who = request.app.state.accounts.use_reset(token, password)
     except InputError as e:
-        message = str(e).split(": ", 1)[-1]
-        valid = not str(e).startswith("token:")
+        message = "; ".join(p.message for p in e.problems) or str(e)
+        valid = not any(p.loc == ("token",) for p in e.problems)
         return render(request, "reset.html", {**ctx, "valid": valid, "error": message}, 422)
     request.app.state.throttle.login_succeeded(who.email)
     request.session.clear()

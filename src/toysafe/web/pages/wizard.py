@@ -4,6 +4,7 @@ and the live assessment of the form as it stands."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -258,7 +259,10 @@ def profile_data(w: Wizard, placeholders: bool = False) -> tuple[dict[str, Any],
     return data, rows
 
 
-def _error_key(loc: tuple[Any, ...], rows: list[int]) -> str:
+def _error_key(err: Mapping[str, Any], rows: list[int]) -> str:
+    """The form field a pydantic error belongs to, from its structured ``loc`` (and ``ctx``:
+    a duplicate component id names the component by index)."""
+    loc = tuple(err["loc"])
     head = str(loc[0]) if loc else "profile"
     if head == "age":
         return "age_years"
@@ -266,18 +270,35 @@ def _error_key(loc: tuple[Any, ...], rows: list[int]) -> str:
         return "made_country" if "country" in loc else "made_city"
     if head == "components" and len(loc) >= 3 and isinstance(loc[1], int):
         return f"c-{rows[loc[1]]}-{loc[2]}"
+    if err["type"] == "duplicate_component_id":
+        return f"c-{rows[int(err['ctx']['index'])]}-id"
     return head
 
 
-def _message(err: Any) -> str:
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] in ("missing", "string_too_short"):
+def _message(err: Mapping[str, Any]) -> str:
+    """The words for one pydantic error, chosen by its ``type`` and ``ctx`` (never by reading
+    its ``msg``); a validator's own ``value_error`` keeps the validator's words."""
+    kind, ctx, loc = err["type"], err.get("ctx") or {}, tuple(err["loc"])
+    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length", 1) <= 1):
         return "is required"
-    if err["type"] == "string_pattern_mismatch":
-        if "country" in err["loc"]:
-            return "use the two-letter country code, e.g. CN or US"
+    if "country" in loc and kind.startswith("string_"):
+        return "use the two-letter country code, e.g. CN or US"
+    if kind == "string_too_short":
+        return f"at least {ctx['min_length']} characters"
+    if kind == "string_too_long":
+        return f"at most {ctx['max_length']} characters"
+    if kind == "string_pattern_mismatch":
         return "use letters, digits, '-', '_' or '.', starting with a letter or digit"
-    return msg
+    if kind == "duplicate_component_id":
+        return f"'{ctx['id']}' is the id of another component too: give each a different id"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        bound = ctx.get("ge", ctx.get("le"))
+        return f"at least {bound}" if kind == "greater_than_equal" else f"at most {bound}"
+    if kind == "literal_error":
+        return f"choose one of {ctx['expected']}"
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    return str(err["msg"])
 
 
 def validate(w: Wizard, placeholders: bool = False) -> Profile | None:
@@ -288,10 +309,7 @@ def validate(w: Wizard, placeholders: bool = False) -> Profile | None:
         profile = Profile.model_validate(data)
     except ValidationError as e:
         for err in e.errors():
-            key = _error_key(tuple(err["loc"]), rows)
-            if key == "components" and (match := re.match(r"\[(\d+)\]\.id: (.*)", err["msg"])):
-                key = f"c-{rows[int(match[1])]}-id"
-            w.errors.setdefault(key, _message(err))
+            w.errors.setdefault(_error_key(err, rows), _message(err))
         return None
     return None if w.errors else profile
 
