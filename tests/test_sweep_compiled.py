@@ -8,8 +8,8 @@ effect and a rule that takes effect on the last day of the notice: the rule-chan
 facts come from bulk assessment under the rules of two dates). Two identical copies are swept
 day by day, one by each path; after every day the sweep@1 documents and every program table
 (ids included) must be identical, and a second run of the same day must change nothing. On
-SQLite and PostgreSQL; Spark in a small case. Each run counts the triggers that fired, so a test
-asserts that the rule-change trigger is covered rather than silently left out.
+SQLite and PostgreSQL; Spark in tests/test_sweep_spark.py. Each run counts the triggers that
+fired, so a test asserts that the rule-change trigger is covered rather than silently left out.
 """
 
 from __future__ import annotations
@@ -250,14 +250,11 @@ DAYS = [D0 + timedelta(days=k) for k in (0, 6, 8, 40)]
 AGAIN = {D0, D0 + timedelta(days=8)}  # the days run twice (P14)
 
 
-@pytest.fixture(params=BACKENDS)
-def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
-    """Two fresh databases on one backend: one swept by each path."""
-    if request.param == "postgresql" and not pg_enabled():
-        pytest.skip("TOYSAFE_TEST_POSTGRES=0")
+def make_pair(backend: str, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    """Two fresh databases on ``backend``: one swept by each path."""
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    a, b = DB(request.param, tmp_path / "a"), DB(request.param, tmp_path / "b")
+    a, b = DB(backend, tmp_path / "a"), DB(backend, tmp_path / "b")
     try:
         migrate(a.engine)
         migrate(b.engine)
@@ -265,6 +262,20 @@ def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store
     finally:
         a.drop()
         b.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    """Two fresh databases on one backend: one swept by each path."""
+    if request.param == "postgresql" and not pg_enabled():
+        pytest.skip("TOYSAFE_TEST_POSTGRES=0")
+    yield from make_pair(request.param, tmp_path)
+
+
+@pytest.fixture
+def sqlite_pair(tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    """Two SQLite databases: where one backend is enough (the mutation checks, Spark)."""
+    yield from make_pair("sqlite", tmp_path)
 
 
 def differential(
@@ -355,20 +366,18 @@ def _ladder(p: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("change", [_threshold, _notice, _ladder], ids=lambda f: f.__name__)
 def test_mutation_a_perturbed_threshold_in_the_plan_goes_red(
-    pair: tuple[Store, Store],
+    sqlite_pair: tuple[Store, Store],
     monkeypatch: pytest.MonkeyPatch,
     change: Callable[[dict[str, Any]], None],
 ) -> None:
     """The oracle has teeth: one threshold moved by one in the compiled plan only."""
-    if pair[0].engine.dialect.name != "sqlite":
-        pytest.skip("one backend is enough to show the test's teeth")
     monkeypatch.setattr(bulk_sweep.Plan, "__init__", _perturbed(change))
     # The plan's SQL is cached by policy: compile the perturbed plan afresh, and keep it.
     monkeypatch.setattr(bulk_sweep, "_PLANS", {})
     monkeypatch.setenv("TOYSAFE_CACHE_DIR", "off")
     days = [D0 + timedelta(days=k) for k in (0, 8, 37, 38)]
     with pytest.raises(AssertionError, match="differ"):
-        differential(pair, 1, 60, SPEC, days=days)
+        differential(sqlite_pair, 1, 60, SPEC, days=days)
 
 
 def _rule_notice(p: dict[str, Any]) -> None:
@@ -376,49 +385,28 @@ def _rule_notice(p: dict[str, Any]) -> None:
 
 
 def test_mutation_the_rule_change_window_in_the_plan_goes_red(
-    pair: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch
+    sqlite_pair: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The rule-change stage's notice moved by one day in the compiled plan only: 16 CFR 1250.4
     enters the window one day later than the SQL path says (D0 + 8, the notice's last day)."""
-    if pair[0].engine.dialect.name != "sqlite":
-        pytest.skip("one backend is enough to show the test's teeth")
     monkeypatch.setattr(bulk_sweep.Plan, "__init__", _perturbed(_rule_notice))
     monkeypatch.setattr(bulk_sweep, "_PLANS", {})
     monkeypatch.setenv("TOYSAFE_CACHE_DIR", "off")
     with pytest.raises(AssertionError, match="differ"):
-        differential(pair, 3, 20, SPEC, days=[D0, D0 + timedelta(days=8)])
+        differential(sqlite_pair, 3, 20, SPEC, days=[D0, D0 + timedelta(days=8)])
 
 
 def test_mutation_rule_dates_under_one_date_only_go_red(
-    pair: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch
+    sqlite_pair: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The compiled path's product facts assessed under the rules of the sweep's date only (the
     second date, the last on which a rule takes effect, dropped): the rule dates to come are
     lost and the rule-change trigger does not fire."""
-    if pair[0].engine.dialect.name != "sqlite":
-        pytest.skip("one backend is enough to show the test's teeth")
     from toysafe.bulk import facts as bulk_facts
 
     monkeypatch.setattr(bulk_facts, "horizon", lambda kb: date.min)
     with pytest.raises(AssertionError, match="differ"):
-        differential(pair, 3, 20, SPEC, days=[D0, D0 + timedelta(days=8)])
-
-
-@pytest.mark.spark
-def test_spark_sweep_equals_the_sql_path(pair: tuple[Store, Store], spark: Any) -> None:
-    """The same plan on Spark (the shared local session), in a small case."""
-    if pair[0].engine.dialect.name != "sqlite":
-        pytest.skip("Spark is slow to start queries: one backend")
-    made = differential(
-        pair,
-        2,
-        25,
-        SPEC,
-        engine="spark",
-        days=[D0, D0 + timedelta(days=8)],
-        spark_session=spark.session,
-    )
-    assert made["kind:rule_change"] >= 1, made  # the rule-change stage ran on Spark too
+        differential(sqlite_pair, 3, 20, SPEC, days=[D0, D0 + timedelta(days=8)])
 
 
 def test_cli_sweep_engine_duckdb_prints_the_same_document(ws_env: DB) -> None:
