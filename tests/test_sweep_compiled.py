@@ -274,7 +274,7 @@ def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store
 
 @pytest.fixture
 def sqlite_pair(tmp_path: Path) -> Iterator[tuple[Store, Store]]:
-    """Two SQLite databases: where one backend is enough (the mutation checks, Spark)."""
+    """Two SQLite databases: where one backend is enough (the mutation checks)."""
     yield from make_pair("sqlite", tmp_path)
 
 
