@@ -12,9 +12,15 @@ Figures: ``sweep_1m_s`` (one day's compiled sweep over 1,000,000 listings on Duc
 plan, change set written back; target at most 20 s), with ``peak_rss_mb`` of that process and
 its phases; ``existing_s`` / ``compiled_s`` at ``--compare-n`` listings (the SQL path and the
 compiled one on two copies of the same workspace, whose sweep@1 documents must be equal);
-``sweep_10m_s`` with ``--ten-million``. Every figure carries the load average when it was taken.
+``sweep_10m_s`` with ``--ten-million``. With ``--engine spark`` the figure is ``sweep_spark_s``
+(the same day's sweep of ``--n`` listings on Spark local[2], its session started first and timed
+apart as ``spark_session_s``), with ``duckdb_s`` on a copy of the same workspace and
+``spark_same_document_as_duckdb`` (the two sweep@1 documents are equal); its ``peak_rss_mb`` is
+the Python process's (the JVM's memory is not in it). Every figure carries the load average when
+it was taken.
 
     python bench/sweep.py [--json] [--n 1000000] [--compare-n 100000] [--ten-million]
+                          [--engine duckdb|spark]
 """
 
 from __future__ import annotations
@@ -245,12 +251,25 @@ def one(path: Path, engine: str | None) -> dict[str, Any]:
         return out
 
     compiled_sweep.CompiledSweep.run = timed  # type: ignore[method-assign]
+    session, started = None, {}
+    if engine == "spark":
+        from toysafe.bulk.run import spark_session
+
+        t = time.perf_counter()
+        session = spark_session("local[2]", "toysafe-bench-sweep")
+        session.sparkContext.setLogLevel("ERROR")
+        started = {"spark_session_s": round(time.perf_counter() - t, 2)}
     load = _load()
-    t = time.perf_counter()
-    doc = sweep(store, DAY, "bench", engine=engine).to_dict()
-    took = time.perf_counter() - t
+    try:
+        t = time.perf_counter()
+        doc = sweep(store, DAY, "bench", engine=engine, spark_session=session).to_dict()
+        took = time.perf_counter() - t
+    finally:
+        if session is not None:
+            session.stop()
     counts = {k: len(v) for k, v in doc.items() if isinstance(v, list)}
     return {
+        **started,
         "s": round(took, 2),
         "load1": load,
         "load1_after": _load(),
@@ -274,7 +293,7 @@ def main() -> None:
     ap.add_argument("--compare-n", type=int, default=100_000)
     ap.add_argument("--ten-million", action="store_true")
     ap.add_argument("--one")
-    ap.add_argument("--engine", default="duckdb")
+    ap.add_argument("--engine", default="duckdb", choices=["duckdb", "spark", "sql"])
     a = ap.parse_args()
     if a.one:
         print(json.dumps(one(Path(a.one), None if a.engine == "sql" else a.engine)))
@@ -294,17 +313,28 @@ def main() -> None:
             out["existing"] = sql
             out["compiled"] = comp
             out["same_document"] = sql["digest"] == comp["digest"]
-        for label, n in [("sweep_1m", a.n)] + (
-            [("sweep_10m", 10_000_000)] if a.ten_million else []
-        ):
+        spark = a.engine == "spark"
+        runs = [("sweep_spark", a.n)] if spark else [("sweep_1m", a.n)]
+        if a.ten_million and not spark:
+            runs.append(("sweep_10m", 10_000_000))
+        for label, n in runs:
             path = tmp / f"{label}.db"
             t = time.perf_counter()
             seed(path, n)
             out[f"{label}_seed_s"] = round(time.perf_counter() - t, 2)
-            got = run_one(path, "duckdb")
+            if spark:
+                shutil.copy(path, tmp / f"{label}-duckdb.db")
+            got = run_one(path, a.engine)
             out[f"{label}_s"] = got["s"]
             out[label] = got
             path.unlink()
+            if spark:
+                duck = run_one(tmp / f"{label}-duckdb.db", "duckdb")
+                out["spark_n"] = n
+                out["spark_session_s"] = got.get("spark_session_s")
+                out["duckdb_s"] = duck["s"]
+                out["spark_same_document_as_duckdb"] = got["digest"] == duck["digest"]
+                (tmp / f"{label}-duckdb.db").unlink()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if a.json:

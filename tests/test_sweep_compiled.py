@@ -3,15 +3,20 @@
 A seeded generator builds varied workspaces (listings in and out of scope, linked products,
 open and overdue requests, complaints around the threshold and the window's edges, renewals at
 the notice boundary, trusted sellers, random audits, exemptions, critical violations that
-suspend and resolve). Two identical copies are swept day by day, one by each path; after every
-day the sweep@1 documents and every program table (ids included) must be identical, and a second
-run of the same day must change nothing. On SQLite and PostgreSQL; Spark in a small case.
+suspend and resolve, linked products listed the day before, on and after a rule or edition takes
+effect and a rule that takes effect on the last day of the notice: the rule-change trigger, whose
+facts come from bulk assessment under the rules of two dates). Two identical copies are swept
+day by day, one by each path; after every day the sweep@1 documents and every program table
+(ids included) must be identical, and a second run of the same day must change nothing. On
+SQLite and PostgreSQL; Spark in tests/test_sweep_spark.py. Each run counts the triggers that
+fired, so a test asserts that the rule-change trigger is covered rather than silently left out.
 """
 
 from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -39,6 +44,10 @@ D0 = date(2026, 3, 2)
 PRODUCTS = ("painted-wooden-stacker", "collectible-figure", "magnetic-tiles", "infant-rattle")
 CATEGORIES = ("toys_and_games", "toys_and_games", "baby_products", "electronics")
 AGES = ("", "36", "143", "144", "145", "12", "200")
+#: The rule-change trigger's dates (P3): the F963-23 edition and, for a toy with water beads,
+#: 16 CFR 1250.4 (the knowledge base's dated parameters: ``facts_of`` finds them).
+EDITION = date(2024, 4, 20)
+WATER_RULE = date(2026, 3, 12)
 WORDS = ("it is a choking hazard", "The MAGNET came off", "nice toy", "sharp edge!", "love it")
 TABLES = (
     pm.ProgramListing,
@@ -69,7 +78,8 @@ def seed(store: Store, rnd: random.Random, n: int, spec: dict[str, Any]) -> None
     ws = Workspace(store, "s0", who="t")
     ws.init()
     profiles = [read_profile(ROOT / "examples" / "products" / f"{p}.yaml") for p in PRODUCTS]
-    ws.add_profiles(profiles, D0 - timedelta(days=400))
+    water = profiles[0].model_copy(update={"sku": "WB-1", "features": {"water_beads": {}}})
+    ws.add_profiles([*profiles, water], D0 - timedelta(days=400))
     data = policy_data(**spec)
     policies.load_policy(store, policy_from_data(data), D0 - timedelta(days=400), "t")
     sellers = ["s0", "s1", "s2", "s3"]
@@ -86,6 +96,21 @@ def seed(store: Store, rnd: random.Random, n: int, spec: dict[str, Any]) -> None
         rows.append(
             f"B0X{i:07d},{seller},{cat},Title {i},Brand,M-{i % 5},{age},,{listed.isoformat()},{sku}"
         )
+    # Linked children's products listed the day before, on and after a rule takes effect (the
+    # rule-change trigger fires for a rule in force since the listing or its last approval), or
+    # well before the water-bead rule (it fires when the rule enters the notice window).
+    # Drawn from a generator of their own (seeded from ``rnd``'s state, which it leaves as it
+    # is), so the rest of the workspace is the one the seed drew before these listings existed.
+    rr = random.Random(str(rnd.getstate()[1][:8]))
+    kids = [p.sku for p, nm in zip(profiles, PRODUCTS, strict=True) if nm != "collectible-figure"]
+    children = kids + [water.sku] * len(kids)
+    for j in range(rr.choice([4, 5, 6])):
+        sku = water.sku if j == 0 else rr.choice(children)
+        eff = WATER_RULE if sku == water.sku else EDITION
+        listed = eff + timedelta(days=rr.choice([-1, 0, 1]))
+        if j == 0 or (sku == water.sku and rr.random() < 0.5):
+            listed = D0 - timedelta(days=rr.choice([1, 30]))
+        rows.append(f"B0R{j:07d},s0,toys_and_games,R {j},Brand,M-R,36,,{listed.isoformat()},{sku}")
     import_listings(store, parse_listings("\n".join([HEADER, *rows]) + "\n", "l.csv"), D0, "t")
     L, D, V, E = (
         table(pm.ProgramListing),
@@ -96,11 +121,13 @@ def seed(store: Store, rnd: random.Random, n: int, spec: dict[str, Any]) -> None
     org = table(m.Organization)
     with store.transaction() as s:
         ids = dict(s.execute(select(org.c.slug, org.c.id)).all())
-        pks = list(s.execute(select(L.c.id, L.c.seller_org_id).order_by(L.c.id)).all())
+        got = s.execute(select(L.c.id, L.c.seller_org_id, L.c.listing_id).order_by(L.c.id)).all()
+        pks = [(pk, o) for pk, o, lid in got if lid.startswith("B0X")]
+        rule_pks = [pk for pk, _, lid in got if lid.startswith("B0R")]
         # Approved earlier: validity ending around the renewal notice (30 days) and overdue.
-        for pk, _ in pks:
-            if rnd.random() < 0.35:
-                until = D0 + timedelta(days=rnd.choice([-1, 0, 1, 29, 30, 31, 45, 200]))
+        for pk, draw in [(pk, rnd) for pk, _ in pks] + [(pk, rr) for pk in rule_pks]:
+            if draw.random() < 0.35:
+                until = D0 + timedelta(days=draw.choice([-1, 0, 1, 29, 30, 31, 45, 200]))
                 s.execute(
                     update(L)
                     .where(L.c.id == pk)
@@ -216,19 +243,18 @@ SPEC: dict[str, Any] = {
     "trusted__random_audit_rate": 0.6,
     "trusted__response_days": 20,
     "clocks__response_days": 7,
+    # 16 CFR 1250.4 (2026-03-12) enters the window on D0 + 8, the last day of the notice.
+    "triggers__rule_change__notice_days": 2,
 }
 DAYS = [D0 + timedelta(days=k) for k in (0, 6, 8, 40)]
 AGAIN = {D0, D0 + timedelta(days=8)}  # the days run twice (P14)
 
 
-@pytest.fixture(params=BACKENDS)
-def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
-    """Two fresh databases on one backend: one swept by each path."""
-    if request.param == "postgresql" and not pg_enabled():
-        pytest.skip("TOYSAFE_TEST_POSTGRES=0")
+def make_pair(backend: str, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    """Two fresh databases on ``backend``: one swept by each path."""
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    a, b = DB(request.param, tmp_path / "a"), DB(request.param, tmp_path / "b")
+    a, b = DB(backend, tmp_path / "a"), DB(backend, tmp_path / "b")
     try:
         migrate(a.engine)
         migrate(b.engine)
@@ -236,6 +262,20 @@ def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store
     finally:
         a.drop()
         b.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    """Two fresh databases on one backend: one swept by each path."""
+    if request.param == "postgresql" and not pg_enabled():
+        pytest.skip("TOYSAFE_TEST_POSTGRES=0")
+    yield from make_pair(request.param, tmp_path)
+
+
+@pytest.fixture
+def sqlite_pair(tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    """Two SQLite databases: where one backend is enough (the mutation checks)."""
+    yield from make_pair("sqlite", tmp_path)
 
 
 def differential(
@@ -246,19 +286,20 @@ def differential(
     engine: str = "duckdb",
     days: list[date] = DAYS,
     spark_session: Any = None,
-) -> int:
-    """Sweep both copies over ``days``; return how many decisions the run made in all."""
+) -> Counter[str]:
+    """Sweep both copies over ``days``; return how many decisions the run made in all
+    (``decisions``) and how many triggers of each kind fired (``kind:rule_change``...)."""
     ref, got = pair
     seed(ref, random.Random(seed_no), n, spec)
     seed(got, random.Random(seed_no), n, spec)
     assert tables(ref) == tables(got)
-    made = 0
+    made: Counter[str] = Counter()
     for day in days:
         want = sweep(ref, day, "t").to_dict()
         have = sweep(got, day, "t", engine=engine, spark_session=spark_session).to_dict()
         assert have == want, f"{day}: the sweep@1 documents differ"
         assert tables(got) == tables(ref), f"{day}: the tables differ"
-        made += sum(
+        made["decisions"] += sum(
             len(want[k]) for k in ("opened", "updated", "reminded", "actions", "accounts", "closed")
         )
         if day not in AGAIN:
@@ -267,13 +308,17 @@ def differential(
         again = sweep(got, day, "t", engine=engine, spark_session=spark_session).to_dict()
         assert tables(got) == before, f"{day}: a second run changed the tables"
         assert not any(again[k] for k in ("opened", "updated", "reminded", "actions", "closed"))
+    T = table(pm.RequestTrigger)
+    with got.reader() as s:
+        made.update(f"kind:{k}" for k in s.scalars(select(T.c.kind)))
     return made
 
 
 @pytest.mark.parametrize("seed_no", [1, 2])
 def test_compiled_sweep_equals_the_sql_path(pair: tuple[Store, Store], seed_no: int) -> None:
     made = differential(pair, seed_no, 40, SPEC)
-    assert made > 40  # the scenario exercises the rules, not an empty day
+    assert made["decisions"] > 40  # the scenario exercises the rules, not an empty day
+    assert made["kind:rule_change"] >= 1, made  # P3 rule_change fired: covered, not silently lost
 
 
 def test_compiled_sweep_with_other_policy_choices(pair: tuple[Store, Store]) -> None:
@@ -289,7 +334,11 @@ def test_compiled_sweep_with_other_policy_choices(pair: tuple[Store, Store]) -> 
             {"days_overdue": 2, "listing": "removed"},
         ],
     }
-    differential(pair, 7, 30, spec, days=[D0, D0 + timedelta(days=9), D0 + timedelta(days=16)])
+    spec["triggers__rule_change__notice_days"] = 90  # 1250.4 is in the window from D0
+    made = differential(
+        pair, 7, 30, spec, days=[D0, D0 + timedelta(days=9), D0 + timedelta(days=16)]
+    )
+    assert made["kind:rule_change"] >= 1, made
 
 
 def _perturbed(change: Callable[[dict[str, Any]], None]) -> Callable[..., None]:
@@ -317,36 +366,47 @@ def _ladder(p: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("change", [_threshold, _notice, _ladder], ids=lambda f: f.__name__)
 def test_mutation_a_perturbed_threshold_in_the_plan_goes_red(
-    pair: tuple[Store, Store],
+    sqlite_pair: tuple[Store, Store],
     monkeypatch: pytest.MonkeyPatch,
     change: Callable[[dict[str, Any]], None],
 ) -> None:
     """The oracle has teeth: one threshold moved by one in the compiled plan only."""
-    if pair[0].engine.dialect.name != "sqlite":
-        pytest.skip("one backend is enough to show the test's teeth")
     monkeypatch.setattr(bulk_sweep.Plan, "__init__", _perturbed(change))
     # The plan's SQL is cached by policy: compile the perturbed plan afresh, and keep it.
     monkeypatch.setattr(bulk_sweep, "_PLANS", {})
     monkeypatch.setenv("TOYSAFE_CACHE_DIR", "off")
     days = [D0 + timedelta(days=k) for k in (0, 8, 37, 38)]
     with pytest.raises(AssertionError, match="differ"):
-        differential(pair, 1, 60, SPEC, days=days)
+        differential(sqlite_pair, 1, 60, SPEC, days=days)
 
 
-@pytest.mark.spark
-def test_spark_sweep_equals_the_sql_path(pair: tuple[Store, Store], spark: Any) -> None:
-    """The same plan on Spark (the shared local session), in a small case."""
-    if pair[0].engine.dialect.name != "sqlite":
-        pytest.skip("Spark is slow to start queries: one backend")
-    differential(
-        pair,
-        2,
-        25,
-        SPEC,
-        engine="spark",
-        days=[D0, D0 + timedelta(days=8)],
-        spark_session=spark.session,
-    )
+def _rule_notice(p: dict[str, Any]) -> None:
+    p["triggers"]["rule_change"]["notice_days"] -= 1
+
+
+def test_mutation_the_rule_change_window_in_the_plan_goes_red(
+    sqlite_pair: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rule-change stage's notice moved by one day in the compiled plan only: 16 CFR 1250.4
+    enters the window one day later than the SQL path says (D0 + 8, the notice's last day)."""
+    monkeypatch.setattr(bulk_sweep.Plan, "__init__", _perturbed(_rule_notice))
+    monkeypatch.setattr(bulk_sweep, "_PLANS", {})
+    monkeypatch.setenv("TOYSAFE_CACHE_DIR", "off")
+    with pytest.raises(AssertionError, match="differ"):
+        differential(sqlite_pair, 3, 20, SPEC, days=[D0, D0 + timedelta(days=8)])
+
+
+def test_mutation_rule_dates_under_one_date_only_go_red(
+    sqlite_pair: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiled path's product facts assessed under the rules of the sweep's date only (the
+    second date, the last on which a rule takes effect, dropped): the rule dates to come are
+    lost and the rule-change trigger does not fire."""
+    from toysafe.bulk import facts as bulk_facts
+
+    monkeypatch.setattr(bulk_facts, "horizon", lambda kb: date.min)
+    with pytest.raises(AssertionError, match="differ"):
+        differential(sqlite_pair, 3, 20, SPEC, days=[D0, D0 + timedelta(days=8)])
 
 
 def test_cli_sweep_engine_duckdb_prints_the_same_document(ws_env: DB) -> None:

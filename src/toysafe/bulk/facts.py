@@ -1,7 +1,7 @@
 """What the program needs of a linked product, assessed in bulk (``products.facts_of`` as sets).
 
-Two runs of the compiled plan: the product as it is under the rules of the sweep's date (scope,
-requirements, warnings), and the product as if made on the last date any rule or edition takes
+One run of the compiled plan over each product twice: as it is under the rules of the sweep's
+date (scope, requirements, warnings), and as if made on the last date any rule or edition takes
 effect, under the rules of that date (P3 rule_change: the requirements that will apply to it and
 their effective dates).
 """
@@ -36,14 +36,18 @@ def assess_facts(
     backend: Backend = (
         DuckDBBackend() if frames.engine == "duckdb" else SparkBackend(frames.session)
     )
+    later = max(horizon(kb), as_of)
+    made = ManufactureDate.parse(later)
+    future = [p.model_copy(update={"manufactured": made}) for p in profiles]
+    n = len(profiles)
+    # Both dates in one query (each row carries its own date): one run of the plan, not two
+    # (on Spark each query costs seconds of planning whatever its size).
+    both = nested_table([*profiles, *future])
     try:
-        now = assess_flat_raw(kb, *flatten(nested_table(profiles), as_of), backend)
-        later = max(horizon(kb), as_of)
-        made = ManufactureDate.parse(later)
-        future = [p.model_copy(update={"manufactured": made}) for p in profiles]
-        then = assess_flat_raw(kb, *flatten(nested_table(future), later), backend)
+        rows = assess_flat_raw(kb, *flatten(both, [as_of] * n + [later] * n), backend)
     finally:
         backend.close()
+    now, then = rows[:n], rows[n:]
     out: list[Facts] = []
     for a, f in zip(now, then, strict=True):
         dates: dict[tuple[str, date], None] = {}

@@ -143,16 +143,20 @@ class DuckDBBackend(Backend):
 
 
 def spark_session(
-    master: str = "local[2]", app: str = "toysafe-bulk", shuffle_partitions: int = 4
+    master: str = "local[2]",
+    app: str = "toysafe-bulk",
+    shuffle_partitions: int = 4,
+    extra: dict[str, str] | None = None,
 ) -> Any:
-    """A Spark session set up for exact agreement with the per-item engine (UTC, ANSI)."""
+    """A Spark session set up for exact agreement with the per-item engine (UTC, ANSI);
+    ``extra`` adds settings (those of the JVM only count when this call starts it)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError as e:  # pragma: no cover - depends on the extra
         raise RuntimeError(
             "the spark engine needs the 'spark' extra: pip install 'toysafe[spark]'"
         ) from e
-    return (
+    builder = (
         SparkSession.builder.master(master)
         .appName(app)
         .config("spark.ui.enabled", "false")
@@ -160,8 +164,10 @@ def spark_session(
         .config("spark.sql.ansi.enabled", "true")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
     )
+    for key, value in (extra or {}).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
 
 
 class SparkBackend(Backend):
