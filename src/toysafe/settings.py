@@ -43,8 +43,8 @@ class Settings(BaseSettings):
     backup_passphrase: str | None = Field(
         None,
         description="Passphrase that encrypts the signing and session keys in `toysafe backup` "
-        "(and decrypts them in `restore`) when no --passphrase-file is given; unset: the keys "
-        "are left out of the backup, and restore says so.",
+        "(and decrypts them in `restore`) when no --passphrase-file is given; with neither, "
+        "backup refuses (exit 2) unless --without-keys leaves the keys out on purpose.",
     )
     actor: str | None = Field(
         None,
