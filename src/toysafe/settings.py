@@ -155,6 +155,18 @@ class Settings(BaseSettings):
     deliver_timeout: float = Field(
         15.0, gt=0, description="Seconds a webhook receiver or the SMTP server has to answer."
     )
+    webhook_allow_http: bool = Field(
+        False,
+        description="Allow plain http:// webhook URLs (1); by default only https:// is "
+        "registered and delivered to. For tests and development.",
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description="Allow webhook URLs on loopback, private, link-local, multicast or reserved "
+        "addresses (1), checked at registration and at each delivery on the resolved address; "
+        "by default refused (no request forgery into the server's network). For tests and "
+        "development, or a receiver on the internal network.",
+    )
     reset_minutes: float = Field(30.0, description="Minutes a password-reset link works (once).")
     public_url: str = Field(
         "http://127.0.0.1:8000",
