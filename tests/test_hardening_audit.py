@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from tests.test_api import STACKER, V1, A, Api, chem, stacker_profile
 from tests.test_api import api as _api_fixture  # noqa: F401 - the fixture
+from tests.test_web_pages import signed_in, site, stacker_form  # noqa: F401 - site: a fixture
 from toysafe.cli.app import app as cli
 from toysafe.store.db import Store, make_engine, migrate
 from toysafe.web.app import create_app
@@ -80,3 +81,27 @@ def test_an_unexpected_server_error_still_has_the_security_headers() -> None:
     assert "frame-ancestors 'none'" in r.headers.get("content-security-policy", "")
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["x-frame-options"] == "DENY"
+
+
+# --- contract 10 in the web: create never overwrites; a costly change asks first ---------------
+
+
+def test_the_web_refuses_an_existing_sku_and_asks_before_a_costly_change(
+    site: TestClient,  # noqa: F811 - the fixture imported above
+) -> None:
+    client = site
+    token = signed_in(client, "seller@maple.example")
+    saved = client.post(
+        "/products/new", data=stacker_form(token, action="save"), follow_redirects=False
+    )
+    assert saved.status_code == 303
+    again = client.post("/products/new", data=stacker_form(token, action="save", name="Other"))
+    assert again.status_code == 409 and "already exists" in again.text
+    assert "Other" not in client.get("/products/WEB-STK-01").text  # nothing replaced
+    material = {"c-1-material": "wood_unfinished", "editing": "1", "action": "save"}
+    asked = client.post("/products/new", data=stacker_form(token, **material))
+    assert asked.status_code == 200 and "Saving this change invalidates evidence" in asked.text
+    assert "material change" in asked.text
+    assert "saved as a new version" not in client.get("/products/WEB-STK-01").text
+    done = client.post("/products/new", data=stacker_form(token, confirm="1", **material))
+    assert "saved as a new version" in done.text
