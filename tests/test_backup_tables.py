@@ -244,3 +244,24 @@ def test_a_bad_table_row_is_refused_naming_its_line_and_nothing_is_written(
     with pytest.raises(InputError, match=r"program_webhooks.jsonl line 1: org_id: no organization"):
         restore(store, bad, force=True)
     assert snapshot(store) == before
+
+
+def test_a_workspace_holding_only_program_records_or_users_is_not_replaced_without_force(
+    db: DB, tmp_path: Path
+) -> None:
+    db.migrate()
+    store = db.store()
+    Workspace(store, who="t").init()
+    empty = tmp_path / "empty.zip"
+    backup(store, empty)
+    from toysafe.store.program import models as pm
+
+    with store.transaction() as s:  # a webhook only: no product, report or certificate
+        org = s.scalar(select(m.Organization.id))
+        s.add(pm.WebhookEndpoint(org_id=org, url="https://example.com/h", secret="s" * 32))
+    before = snapshot(store)
+    with pytest.raises(InputError, match=r"already holds 1 program_webhooks: use --force"):
+        restore(store, empty)
+    assert snapshot(store) == before
+    restore(store, empty, force=True)
+    assert snapshot(store)["program_webhooks"] == []

@@ -69,12 +69,22 @@ from toysafe.store.access_export import (
 )
 from toysafe.store.backup_tables import Rows, export_rows, import_rows
 from toysafe.store.db import Store
+from toysafe.store.program import models as pm
 from toysafe.store.workspace import Workspace, report_digest
 
 FORMAT = "toysafe/workspace-export@1"
 LAB_COLUMNS = LAB_REQUIRED + LAB_OPTIONAL
 RESERVED = ("index", "index.json")  # names the export itself uses beside entity files
-HELD = (m.Product, m.Report, m.Certificate)  # a workspace holding any of these is not empty
+# A workspace holding any of these is not empty: a restore replaces it only with --force.
+HELD = (
+    m.Product,
+    m.Report,
+    m.Certificate,
+    m.User,
+    pm.PolicyVersion,
+    pm.ProgramListing,
+    pm.WebhookEndpoint,
+)
 Put = Callable[[str, bytes], Any]
 T = TypeVar("T", bound=BaseModel)
 
