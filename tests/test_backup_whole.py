@@ -192,7 +192,7 @@ def test_without_a_passphrase_backup_refuses_unless_the_keys_are_left_out_on_pur
     said = " ".join(result.stderr.split())
     assert "keys NOT restored (not in this backup: left out on purpose (--without-keys))" in said
     assert "a new signing key is made at the next certificate" in said
-    assert f"the old signing key is now trusted ({seal.key_id(key.public)} for Maple" in said
+    assert f"by keys now trusted: old signing key {seal.key_id(key.public)} for Maple" in said
     assert "users sign in again" in said
     # A certificate issued before the backup verifies in the restored workspace: its key is
     # trusted for the certifier it names (not merely because the document carries a key).

@@ -32,13 +32,13 @@ def _raw(api: Api, path: str, body: str) -> Any:
         return client.post(V1 + path, params=A, content=body.encode(), headers=headers)
 
 
-@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
-def test_non_finite_measurements_over_http_are_422(api: Api, number: str) -> None:
-    doc = chem()
-    doc["results"][0]["value"] = "__N__"
-    body = json.dumps(doc).replace('"__N__"', number)
-    r = _raw(api, "/reports", body)
-    assert r.status_code == 422, (r.status_code, r.text[:300])
+def test_non_finite_measurements_over_http_are_422(api: Api) -> None:
+    for number in ("NaN", "Infinity", "-Infinity", "1e999"):
+        doc = chem()
+        doc["results"][0]["value"] = "__N__"
+        body = json.dumps(doc).replace('"__N__"', number)
+        r = _raw(api, "/reports", body)
+        assert r.status_code == 422, (number, r.status_code, r.text[:300])
     assert api.get("seller", f"/products/{STACKER}").status_code == 200  # nothing broken
 
 

@@ -273,8 +273,8 @@ class Keys:
     def consequences(self) -> str:
         if self.trusted:
             old = (
-                "certificates issued before still verify here: the old signing key is now "
-                f"trusted ({'; '.join(self.trusted)})"
+                "certificates issued before still verify here, by keys now trusted: "
+                f"{'; '.join(self.trusted)}"
             )
         else:
             old = (
@@ -358,13 +358,13 @@ def trust_old_keys(home: Path, keys: Keys, certifiers: dict[str, list[str]]) -> 
     from toysafe.io.trust import TrustedKey, load_public_key, trust
 
     done: list[str] = []
-    pairs: list[tuple[Any, str]] = []
+    pairs: list[tuple[Any, str, str]] = []  # (key, certifier, how it is described)
     if "keys/trusted.json" in keys.public:
         try:
             entries = [TrustedKey(**row) for row in json.loads(keys.public["keys/trusted.json"])]
             for e in entries:
                 raw = base64.b64decode(e.public_key, validate=True)
-                pairs.append((Ed25519PublicKey.from_public_bytes(raw), e.certifier))
+                pairs.append((Ed25519PublicKey.from_public_bytes(raw), e.certifier, "key"))
         except (TypeError, ValueError) as e:
             where = f"{KEYS}: public: keys/trusted.json"
             raise InputError(f"{where}: not a list of keys ({e})") from None
@@ -373,11 +373,13 @@ def trust_old_keys(home: Path, keys: Keys, certifiers: dict[str, list[str]]) -> 
         own = trusted_public_key(home)
         names = certifiers.get(seal.key_id(old), [])
         if names and (own is None or seal.public_key_bytes(own) != seal.public_key_bytes(old)):
-            pairs.append((old, max(set(names), key=names.count)))  # the most common name
-    for key, certifier in pairs:
+            # the most common name (a key serves one certifier)
+            pairs.insert(0, (old, max(set(names), key=names.count), "old signing key"))
+    for key, certifier, what in pairs:
         try:
-            entry, _ = trust(home, key, certifier)
+            entry, added = trust(home, key, certifier)
         except InputError:
             continue  # already trusted here for another certifier: left as it is
-        done.append(f"{entry.key_id} for {entry.certifier}")
+        if added:
+            done.append(f"{what} {entry.key_id} for {entry.certifier}")
     return Keys(keys.included, keys.reason, keys.files, keys.public, tuple(done))

@@ -191,10 +191,18 @@ class SharedGuessLimit:
         from toysafe.store.throttle import SharedRateLimit
 
         self.shared = SharedRateLimit(store, "token", limit, window, clock)
-        self.limit, self.window, self.clock, self.block_cache = limit, window, clock, block_cache
+        self.window, self.clock, self.block_cache = window, clock, block_cache
         # client -> UNIX time of its last failure seen here / until when it is refused
         self.failed_here: TTLCache[str, float] = TTLCache(max_keys, window, clock)
         self.blocked: TTLCache[str, float] = TTLCache(max_keys, block_cache, clock)
+
+    @property
+    def limit(self) -> int:
+        return self.shared.limit
+
+    @limit.setter
+    def limit(self, value: int) -> None:
+        self.shared.limit = value
 
     def _block(self, key: str, wait: float) -> float:
         self.blocked[key] = self.clock() + min(wait, self.block_cache)
