@@ -138,6 +138,9 @@ def test_token_guesses_split_over_two_workers_are_throttled(ws_env: DB) -> None:
         for s in stores:
             event.remove(s.engine, "before_cursor_execute", seen)
     assert statements and not [q for q in statements if "throttle_hits" in q]
+    # Revoking is immediate on every worker (each bearer request asks the database).
+    assert "1 token(s) revoked" in ok("users", "revoke-tokens", SELLER)
+    assert get(0, token, other) == 401 and get(1, token, other) == 401
     for s in stores:
         s.engine.dispose()
 
