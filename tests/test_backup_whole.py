@@ -5,6 +5,8 @@ unique across organizations."""
 
 from __future__ import annotations
 
+import json
+import zipfile
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -15,6 +17,7 @@ from typer.testing import CliRunner
 
 from tests.store_fixtures import DB, pg_enabled
 from toysafe.cli.app import app
+from toysafe.core.certificates import seal
 from toysafe.io.keys import load_or_create
 from toysafe.io.labs import read_labs
 from toysafe.io.profiles import read_profile
@@ -145,28 +148,61 @@ def test_backup_and_restore_keep_web_access_and_keys_across_databases(
         app, ["restore", str(again), "--force", "--workspace", str(tmp_path / "c")]
     )
     assert result.exit_code == 0, result.output
-    assert "keys NOT in this backup (left out on purpose (--without-keys))" in result.stderr
+    assert "keys NOT restored (not in this backup: left out on purpose (--without-keys))" in (
+        " ".join(result.stderr.split())
+    )
     assert [s.to_dict() for s in Workspace(source.store()).statuses(AS_OF)] == before
     assert Accounts(source.store()).by_token(token) is not None
 
 
-def test_a_backup_without_a_passphrase_says_the_keys_were_left_out(
+def test_without_a_passphrase_backup_refuses_unless_the_keys_are_left_out_on_purpose(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("TOYSAFE_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("TOYSAFE_BACKUP_PASSPHRASE", raising=False)
     db = DB("sqlite", tmp_path)
     migrate(db.engine)
     build(db)
-    monkeypatch.setenv("TOYSAFE_DATABASE_URL", db.url)
-    monkeypatch.delenv("TOYSAFE_BACKUP_PASSPHRASE", raising=False)
-    file = tmp_path / "b.zip"
-    result = runner.invoke(app, ["backup", str(file), "--workspace", str(tmp_path / "ws")])
-    assert result.exit_code == 0 and "keys not included (no passphrase was given)" in result.stderr
-    result = runner.invoke(
-        app, ["restore", str(file), "--force", "--workspace", str(tmp_path / "w2")]
+    home = tmp_path / "ws"
+    key, _ = load_or_create(home)
+    doc, _ = certify_stored(
+        Workspace(db.store(), who="t"), STACKER, read_party(EX / "party.yaml"), key, AS_OF
     )
+    cert = tmp_path / "cpc.json"
+    cert.write_text(json.dumps(doc))
+    monkeypatch.setenv("TOYSAFE_DATABASE_URL", db.url)
+    file = tmp_path / "b.zip"
+    result = runner.invoke(app, ["backup", str(file), "--workspace", str(home)])
+    assert result.exit_code == 2, result.output
+    for option in ("--passphrase-file", "TOYSAFE_BACKUP_PASSPHRASE", "--without-keys"):
+        assert option in result.stderr
+    assert not file.exists() and not list(tmp_path.glob(".toysafe-backup-*"))
+
+    result = runner.invoke(app, ["backup", str(file), "--workspace", str(home), "--without-keys"])
     assert result.exit_code == 0, result.output
-    assert "keys NOT in this backup (no passphrase was given)" in result.stderr
-    assert "a new signing key is made at the next certificate" in result.stderr
+    assert "keys not included (left out on purpose (--without-keys))" in result.stderr
+    recorded = json.loads(zipfile.ZipFile(file).read("keys.json"))
+    assert recorded["included"] is False and "--without-keys" in recorded["reason"]
+    assert sorted(recorded["public"]) == ["keys/signing.crt"]  # no private key in the clear
+    assert "PRIVATE KEY" not in zipfile.ZipFile(file).read("keys.json").decode()
+
+    elsewhere = tmp_path / "w2"
+    result = runner.invoke(app, ["restore", str(file), "--force", "--workspace", str(elsewhere)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert "keys NOT restored (not in this backup: left out on purpose (--without-keys))" in said
+    assert "a new signing key is made at the next certificate" in said
+    assert f"by keys now trusted: old signing key {seal.key_id(key.public)} for Maple" in said
+    assert "users sign in again" in said
+    # A certificate issued before the backup verifies in the restored workspace: its key is
+    # trusted for the certifier it names (not merely because the document carries a key).
+    verified = runner.invoke(
+        app,
+        ["certificate", "verify", str(cert), "--workspace", str(elsewhere)],
+        env={"TOYSAFE_SIGNING_KEY": None},
+    )
+    assert verified.exit_code == 0, verified.output
+    assert "registered for Maple" in verified.output
     db.drop()
 
 

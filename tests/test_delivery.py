@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from tests.program_seed import org_id
 from tests.store_fixtures import DB
 from toysafe.core.program import delivery as core
+from toysafe.io.webhook import Policy
 from toysafe.store import models as m
 from toysafe.store.db import Store
 from toysafe.store.program import models as pm
@@ -134,15 +135,25 @@ def notice(store: Store, seller: str, key: str, kind: str = "request_opened") ->
 
 
 SCHEDULE = core.Schedule(max_attempts=4, base=10.0, cap=1000.0, jitter=0.5)
+# The receivers here listen on plain http on loopback: allowed on purpose, as in development
+# (by default toysafe refuses both; tests/test_webhook_targets.py).
+LOOPBACK = Policy(allow_http=True, allow_private=True)
+
+
+@pytest.fixture(autouse=True)
+def _loopback_receivers_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOYSAFE_WEBHOOK_ALLOW_HTTP", "1")
+    monkeypatch.setenv("TOYSAFE_WEBHOOK_ALLOW_PRIVATE", "1")
 
 
 def add_hook(store: Store, url: str, seller: str = "hoppy") -> tuple[dict[str, Any], str]:
     org_id(store, seller)
-    return Webhooks(store).add(seller, url)
+    return Webhooks(store, LOOPBACK).add(seller, url)
 
 
 def worker(store: Store, clock: Clock, name: str = "w1", **kw: Any) -> Deliverer:
-    return Deliverer(store, Config(schedule=SCHEDULE, timeout=5.0, seed=7, **kw), name, clock)
+    config = Config(schedule=SCHEDULE, timeout=5.0, seed=7, policy=LOOPBACK, **kw)
+    return Deliverer(store, config, name, clock)
 
 
 def test_the_signature_is_the_specifications_test_vector() -> None:

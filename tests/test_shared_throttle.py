@@ -1,4 +1,4 @@
-"""Sign-in throttling holds across server workers (issue 14): the counters are in the
+"""Sign-in and token-guess throttling hold across server workers (issue 14): the counters are in the
 database, so two app instances (two `serve --workers 2` processes) see the same failures;
 the tables stay bounded. On SQLite and PostgreSQL."""
 
@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, event, func, select
 
 from tests.store_fixtures import DB
 from tests.test_web_security import PASSWORD, SELLER, csrf_of, ok
@@ -17,6 +18,7 @@ from toysafe.store import models as m
 from toysafe.store.db import Store, open_store
 from toysafe.store.throttle import SharedBackoff, SharedRateLimit
 from toysafe.web.app import create_app
+from toysafe.web.security import SharedGuessLimit
 
 
 class Clock:
@@ -95,3 +97,65 @@ def test_wrong_passwords_count_across_two_workers(ws_env: DB) -> None:
     # Each worker alone has seen only two; together four: both now refuse, even the right one.
     assert login(workers[0], PASSWORD) == 429
     assert login(workers[1], PASSWORD) == 429
+
+
+def test_token_guesses_split_over_two_workers_are_throttled(ws_env: DB) -> None:
+    """Unknown bearer tokens count across workers (through a trusted proxy, per the client it
+    names); a good token costs no query of the shared counter."""
+    ok("init")
+    ok("users", "add", SELLER, "--org", "default", "--role", "seller", "--password-stdin",
+       stdin=PASSWORD + "\n")  # fmt: skip
+    token = ok("users", "token", SELLER).strip().splitlines()[-1]
+    conf = Settings(client_token_failures=6, trusted_proxies="10.0.0.1")
+    home = Path(os.environ["TOYSAFE_HOME"])
+    stores = [open_store() for _ in range(2)]
+    workers = [
+        TestClient(create_app(s, home, secure_cookies=False, settings=conf), client=("10.0.0.1", 1))
+        for s in stores
+    ]
+
+    def get(worker: int, bearer: str, client: str) -> int:
+        headers = {"Authorization": f"Bearer {bearer}", "X-Forwarded-For": client}
+        return workers[worker].get("/api/v1/products", headers=headers).status_code
+
+    guesser, other = "203.0.113.7", "198.51.100.4"
+    codes = [get(i % 2, f"ts_guess{i}", guesser) for i in range(10)]
+    # Each worker alone saw three; together six: both refuse from then on.
+    assert codes == [401] * 6 + [429] * 4
+    assert get(0, token, other) == 200 and get(1, token, other) == 200
+
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    for s in stores:
+        event.listen(s.engine, "before_cursor_execute", seen)
+    try:
+        for i in range(4):
+            assert get(i % 2, token, "192.0.2.9") == 200
+    finally:
+        for s in stores:
+            event.remove(s.engine, "before_cursor_execute", seen)
+    assert statements and not [q for q in statements if "throttle_hits" in q]
+    # Revoking is immediate on every worker (each bearer request asks the database).
+    assert "1 token(s) revoked" in ok("users", "revoke-tokens", SELLER)
+    assert get(0, token, other) == 401 and get(1, token, other) == 401
+    for s in stores:
+        s.engine.dispose()
+
+
+def test_the_guess_limit_blocks_from_its_cache_and_forgets(store: Store) -> None:
+    clock = Clock()
+    a, b = (SharedGuessLimit(store, 3, 300.0, clock, block_cache=10.0) for _ in range(2))
+    a.hit("c")
+    b.hit("c")
+    assert a.retry_after("c") is None and b.retry_after("c") is None
+    assert b.retry_after("fresh") is None  # never failed here: answered without the database
+    a.hit("c")
+    assert a.retry_after("c") is not None and b.retry_after("c") is not None
+    with store.transaction() as s:
+        s.execute(delete(m.ThrottleHit))  # the shared rows gone: the cache still blocks a while
+    assert a.retry_after("c") is not None
+    clock.now += 11
+    assert a.retry_after("c") is None  # the short cache expired and the database says no more

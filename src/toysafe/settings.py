@@ -43,8 +43,8 @@ class Settings(BaseSettings):
     backup_passphrase: str | None = Field(
         None,
         description="Passphrase that encrypts the signing and session keys in `toysafe backup` "
-        "(and decrypts them in `restore`) when no --passphrase-file is given; unset: the keys "
-        "are left out of the backup, and restore says so.",
+        "(and decrypts them in `restore`) when no --passphrase-file is given; with neither, "
+        "backup refuses (exit 2) unless --without-keys leaves the keys out on purpose.",
     )
     actor: str | None = Field(
         None,
@@ -154,6 +154,18 @@ class Settings(BaseSettings):
     )
     deliver_timeout: float = Field(
         15.0, gt=0, description="Seconds a webhook receiver or the SMTP server has to answer."
+    )
+    webhook_allow_http: bool = Field(
+        False,
+        description="Allow plain http:// webhook URLs (1); by default only https:// is "
+        "registered and delivered to. For tests and development.",
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description="Allow webhook URLs on loopback, private, link-local, multicast or reserved "
+        "addresses (1), checked at registration and at each delivery on the resolved address; "
+        "by default refused (no request forgery into the server's network). For tests and "
+        "development, or a receiver on the internal network.",
     )
     reset_minutes: float = Field(30.0, description="Minutes a password-reset link works (once).")
     public_url: str = Field(

@@ -100,19 +100,26 @@ def backup_cmd(
     without_keys: WithoutKeys = False,
 ) -> None:
     """Back the whole workspace up into one zip file: the catalog, users, API tokens, lab
-    shares, enrollments, and the keys, encrypted with a passphrase (or left out)."""
+    shares, enrollments, the program's records, and the keys: encrypted with a passphrase, or
+    left out when asked (--without-keys). Without either, nothing is written (exit 2)."""
     from toysafe.settings import workspace as resolve
     from toysafe.store.portable import backup
 
     passphrase = None if without_keys else _passphrase(passphrase_file)
-    reason = "left out on purpose (--without-keys)" if without_keys else "no passphrase was given"
+    if passphrase is None and not without_keys:
+        fail(
+            "keys: no passphrase to encrypt the signing and session keys with: give "
+            f"--passphrase-file FILE (or set {PASSPHRASE_ENV}) to include them encrypted, or "
+            "--without-keys to leave them out on purpose (a restore then makes new keys and "
+            "trusts the old public key)"
+        )
+    reason = "left out on purpose (--without-keys)"
     home = resolve(workspace)
     summary = _run(workspace, False, lambda store: backup(store, file, home, passphrase, reason))
     typer.echo(f"backed up to {file}: {summary}")
     if passphrase is None:
         typer.echo(
-            f"keys not included ({reason}); give --passphrase-file or {PASSPHRASE_ENV} to "
-            "include them encrypted",
+            f"keys not included ({reason}): only their public halves are in the backup",
             err=True,
         )
 

@@ -5,8 +5,11 @@ which the restore then explains.
 
 ``keys.json`` (``toysafe/backup-keys@1``): ``{"included": false, "reason": ...}`` or
 ``{"included": true, "kdf": {"name": "scrypt", "salt", "n", "r", "p"}, "cipher": "AES-256-GCM",
-"nonce", "ciphertext", "files": [names], "signing_key": fingerprint}``; the plaintext is a JSON
-object mapping each file under ``.toysafe/`` to its base64 content.
+"nonce", "ciphertext", "files": [names]}``; the plaintext is a JSON object mapping each file
+under ``.toysafe/`` to its base64 content. Either way ``public`` holds, in the clear, the public
+halves (``keys/signing.crt``, ``keys/trusted.json``): a restore that does not restore the
+private keys trusts the old signing key for the certifier its certificates name, so they still
+verify there (contract 7: a trusted key, not just any key).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ KEYS = "keys.json"
 KEYS_FORMAT = "toysafe/backup-keys@1"
 # The files under the workspace's .toysafe/ that are its keys (signing, session, trusted keys).
 KEY_FILES = ("keys/signing.pem", "keys/signing.crt", "keys/trusted.json", "session.key")
+PUBLIC_FILES = ("keys/signing.crt", "keys/trusted.json")  # no secret in these
 SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 
 
@@ -216,13 +220,14 @@ def _derive(passphrase: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
 def pack_keys(home: Path, passphrase: bytes | None, reason: str) -> bytes:
     """``keys.json`` for a backup of the workspace at ``home``: its keys encrypted with
     ``passphrase``, or, without one, a record that they were left out and why."""
+    root = home / ".toysafe"
+    public = {rel: (root / rel).read_text() for rel in PUBLIC_FILES if (root / rel).is_file()}
     if passphrase is None:
-        return _dump({"format": KEYS_FORMAT, "included": False, "reason": reason})
+        return _dump({"format": KEYS_FORMAT, "included": False, "reason": reason, "public": public})
     if len(passphrase) < 8:
         raise InputError("passphrase: use at least 8 characters")
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    root = home / ".toysafe"
     files = {
         rel: base64.b64encode((root / rel).read_bytes()).decode()
         for rel in KEY_FILES
@@ -240,6 +245,7 @@ def pack_keys(home: Path, passphrase: bytes | None, reason: str) -> bytes:
             "nonce": base64.b64encode(nonce).decode(),
             "ciphertext": base64.b64encode(sealed).decode(),
             "files": sorted(files),
+            "public": public,
         }
     )
 
@@ -255,21 +261,31 @@ class Keys:
     included: bool
     reason: str
     files: dict[str, bytes] = field(default_factory=dict)
+    public: dict[str, str] = field(default_factory=dict)  # the public halves, in the clear
+    trusted: tuple[str, ...] = ()  # what the restore trusted from them ("KEY for CERTIFIER")
 
     def explain(self) -> str:
         if self.files:
             return f"keys restored: {', '.join(sorted(self.files))}"
-        if self.included:
-            return "keys NOT restored (restored --without-keys): " + _CONSEQUENCES
-        return f"keys NOT in this backup ({self.reason}): " + _CONSEQUENCES
+        why = "restored --without-keys" if self.included else f"not in this backup: {self.reason}"
+        return f"keys NOT restored ({why}): " + self.consequences()
 
-
-_CONSEQUENCES = (
-    "a new signing key is made at the next certificate, so certificates issued before verify "
-    "here only once the old public key is trusted (toysafe keys trust); web sessions and "
-    "password-reset links from before no longer work (users sign in again; their passwords "
-    "and API tokens are restored)"
-)
+    def consequences(self) -> str:
+        if self.trusted:
+            old = (
+                "certificates issued before still verify here, by keys now trusted: "
+                f"{'; '.join(self.trusted)}"
+            )
+        else:
+            old = (
+                "certificates issued before verify here only once the old public key is trusted "
+                "(toysafe keys trust)"
+            )
+        return (
+            f"a new signing key is made at the next certificate; {old}; web sessions and "
+            "password-reset links from before no longer work (users sign in again; their "
+            "passwords and API tokens are restored)"
+        )
 
 
 def read_keys(data: Any, where: str, passphrase: bytes | None, without: bool) -> Keys:
@@ -278,10 +294,15 @@ def read_keys(data: Any, where: str, passphrase: bytes | None, without: bool) ->
         return Keys(False, "a backup made before keys were kept")
     if not isinstance(data, dict) or data.get("format") != KEYS_FORMAT:
         raise InputError(f"{where}: format: expected {KEYS_FORMAT}")
+    public = data.get("public") or {}
+    if not isinstance(public, dict) or not all(
+        k in PUBLIC_FILES and isinstance(v, str) for k, v in public.items()
+    ):
+        raise InputError(f"{where}: public: expected {', '.join(PUBLIC_FILES)} as text")
     if not data.get("included"):
-        return Keys(False, str(data.get("reason") or "left out at backup time"))
+        return Keys(False, str(data.get("reason") or "left out at backup time"), public=public)
     if without:
-        return Keys(True, "restored --without-keys")
+        return Keys(True, "restored --without-keys", public=public)
     if passphrase is None:
         raise InputError(
             f"{where}: this backup holds the workspace's keys, encrypted: give the passphrase "
@@ -324,3 +345,41 @@ def install_keys(home: Path, keys: Keys) -> None:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
+
+
+def trust_old_keys(home: Path, keys: Keys, certifiers: dict[str, list[str]]) -> Keys:
+    """When the private keys are not restored: trust the backup's old signing key for the
+    certifier its certificates name (``certifiers``: key id -> certifier names of the restored
+    certificates it signed), and keep the keys the old workspace trusted."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from toysafe.core.certificates import seal
+    from toysafe.io.keys import trusted_public_key
+    from toysafe.io.trust import TrustedKey, load_public_key, trust
+
+    done: list[str] = []
+    pairs: list[tuple[Any, str, str]] = []  # (key, certifier, how it is described)
+    if "keys/trusted.json" in keys.public:
+        try:
+            entries = [TrustedKey(**row) for row in json.loads(keys.public["keys/trusted.json"])]
+            for e in entries:
+                raw = base64.b64decode(e.public_key, validate=True)
+                pairs.append((Ed25519PublicKey.from_public_bytes(raw), e.certifier, "key"))
+        except (TypeError, ValueError) as e:
+            where = f"{KEYS}: public: keys/trusted.json"
+            raise InputError(f"{where}: not a list of keys ({e})") from None
+    if "keys/signing.crt" in keys.public:
+        old = load_public_key(keys.public["keys/signing.crt"].encode(), f"{KEYS}: public")
+        own = trusted_public_key(home)
+        names = certifiers.get(seal.key_id(old), [])
+        if names and (own is None or seal.public_key_bytes(own) != seal.public_key_bytes(old)):
+            # the most common name (a key serves one certifier)
+            pairs.insert(0, (old, max(set(names), key=names.count), "old signing key"))
+    for key, certifier, what in pairs:
+        try:
+            entry, added = trust(home, key, certifier)
+        except InputError:
+            continue  # already trusted here for another certifier: left as it is
+        if added:
+            done.append(f"{what} {entry.key_id} for {entry.certifier}")
+    return Keys(keys.included, keys.reason, keys.files, keys.public, tuple(done))

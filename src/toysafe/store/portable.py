@@ -13,6 +13,9 @@ same bytes except ``manifest.json``'s ``exported_at``)::
     reports/<org>/<report_no>.json       toysafe/lab-report@1; reports/index.json keeps source
     certificates/<id>.json, <id>.pdf     toysafe/certificate@1 and its PDF; certificates/index.json
     events.jsonl                         every event in order: at, actor, org, kind, subject, detail
+    access.json                          users, API tokens (hashes), lab shares, enrollments
+    tables/<table>.jsonl, tables/index.json  every other kept table row by row (backup_tables.py)
+    keys.json                            (a backup only) the keys, encrypted, or why they are not
 
 Timestamps are ISO 8601 UTC. Surrogate ids are not exported; ``product_states`` is recomputed.
 """
@@ -61,15 +64,27 @@ from toysafe.store.access_export import (
     pack_keys,
     read_access,
     read_keys,
+    trust_old_keys,
     write_access,
 )
+from toysafe.store.backup_tables import Rows, export_rows, import_rows
 from toysafe.store.db import Store
+from toysafe.store.program import models as pm
 from toysafe.store.workspace import Workspace, report_digest
 
 FORMAT = "toysafe/workspace-export@1"
 LAB_COLUMNS = LAB_REQUIRED + LAB_OPTIONAL
 RESERVED = ("index", "index.json")  # names the export itself uses beside entity files
-HELD = (m.Product, m.Report, m.Certificate)  # a workspace holding any of these is not empty
+# A workspace holding any of these is not empty: a restore replaces it only with --force.
+HELD = (
+    m.Product,
+    m.Report,
+    m.Certificate,
+    m.User,
+    pm.PolicyVersion,
+    pm.ProgramListing,
+    pm.WebhookEndpoint,
+)
 Put = Callable[[str, bytes], Any]
 T = TypeVar("T", bound=BaseModel)
 
@@ -170,7 +185,30 @@ def restore_workspace(
         counts = _load(store, src, force, "use --force to replace them")
     if home is not None and keys.files:
         install_keys(home, keys)
+    elif home is not None and keys.public:
+        keys = trust_old_keys(home, keys, _certifiers_by_key(store))
     return counts, keys
+
+
+def _certifiers_by_key(store: Store) -> dict[str, list[str]]:
+    """Key id -> the certifier named by each stored certificate that key signed."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from toysafe.core.certificates import seal
+
+    out: dict[str, list[str]] = {}
+    with store.reader() as s:
+        for doc in s.scalars(select(m.Certificate.document)):
+            try:
+                raw = base64.b64decode(doc["signature"]["public_key"], validate=True)
+                kid = seal.key_id(Ed25519PublicKey.from_public_bytes(raw))
+                name = str(doc["certificate"]["certifier"]["name"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            out.setdefault(kid, []).append(name)
+    return out
 
 
 # --- entries: what the index files and CSV rows hold, written and read by the same models -----
@@ -253,6 +291,8 @@ class _CertificateEntry(_Entry):
     version: int
     reports: list[str] = []
     created_at: Stamp = Field(default_factory=_now)
+    # The marketplace renewal date (policy, not in the signed document); None before it was kept.
+    valid_until: date | None = None
 
 
 class _Event(_Entry):
@@ -327,6 +367,7 @@ def _export(store: Store, put: Put) -> dict[str, int]:
         access, access_counts = export_access(s)
         put(ACCESS, access)
         counts |= access_counts
+        counts["table_rows"] = export_rows(s, put)
     put(
         "manifest.json",
         _json(
@@ -409,6 +450,7 @@ def _export_certificates(s: Session, put: Put) -> int:
                 version=c.version,
                 reports=sorted(relied.get(c.id, [])),
                 created_at=c.created_at,
+                valid_until=c.valid_until,
             ).out()
         )
         s.expunge(c)  # PDFs add up: keep only the current one in memory
@@ -740,12 +782,13 @@ def _load(store: Store, src: _Source, force: bool, hint: str) -> dict[str, int]:
             for table in reversed(m.Base.metadata.sorted_tables):
                 s.execute(delete(table))
             _write(s, bundle)
+            rows = import_rows(s, Rows(src.files, src.text, src.where))
             for org in bundle.orgs:
                 Workspace(store, org.slug, who="import").refresh(s, None, as_of=date.today())
     except (IntegrityError, DataError) as e:
         detail = str(e.orig).splitlines()[0] if e.orig else str(e)
         raise InputError(f"{src.name}: cannot import: {detail}") from None
-    return bundle.counts()
+    return bundle.counts() | {"table_rows": rows}
 
 
 def _write(s: Session, b: _Bundle) -> None:
@@ -860,6 +903,12 @@ def _write(s: Session, b: _Bundle) -> None:
             {
                 **c.columns,
                 **c.entry.model_dump(include={"product_version", "created_at"}),
+                # an index written before the renewal date was kept: the document's legacy
+                **(
+                    {"valid_until": c.entry.valid_until}
+                    if "valid_until" in c.entry.model_fields_set
+                    else {}
+                ),
                 "org_id": orgs[c.entry.org].id,
                 "product_id": products[c.entry.org, c.entry.sku].id,
                 "pdf": c.pdf,

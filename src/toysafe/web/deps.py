@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from toysafe.store.accounts import Accounts, Principal
 from toysafe.store.db import Store
-from toysafe.web.security import RateLimit, csrf_ok
+from toysafe.web.security import RateLimit, SharedGuessLimit, csrf_ok
 
 
 def store(request: Request) -> Store:
@@ -48,7 +48,8 @@ def _resolve(request: Request) -> Principal | None:
     accounts: Accounts = request.app.state.accounts
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        guesses: RateLimit = request.app.state.throttle.token_clients
+        # Counted across workers; a valid token meets no database round trip for the count.
+        guesses: RateLimit | SharedGuessLimit = request.app.state.throttle.token_clients
         client = client_of(request)
         wait = guesses.retry_after(client)
         if wait is not None:

@@ -38,9 +38,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         csp = PAGE_CSP.encode()
+        started = False
 
         async def with_headers(message: dict[str, Any]) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 extra = [(k, v) for k, v in HEADERS if k not in present]
                 if b"content-security-policy" not in present:
@@ -48,7 +51,25 @@ class SecurityHeaders:
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception:
+            # Starlette's own 500 is made outside every middleware, without these headers:
+            # answer it here (the error still propagates, to be logged).
+            if not started:
+                body = b"Internal Server Error"
+                await with_headers(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+            raise
 
 
 class ClientAddress:

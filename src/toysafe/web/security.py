@@ -170,11 +170,71 @@ class Backoff:
         self.table.pop(key)
 
 
+class SharedGuessLimit:
+    """Unknown bearer tokens per client, across processes, without a database round trip on
+    the path of a valid token. Every unknown token is written to the shared table (the failure
+    path) and the shared count read back; a client over the limit is then refused from a short
+    in-process cache of blocked clients. Before a lookup, the shared count is read only for a
+    client this process saw fail within the window (or one it holds as blocked), so a caller
+    whose tokens are good never waits for the database, and guesses spread over N workers get
+    at most ``limit + N - 1`` lookups per window."""
+
+    def __init__(
+        self,
+        store: Any,
+        limit: int,
+        window: float,
+        clock: Callable[[], float] = time.time,
+        block_cache: float = 10.0,
+        max_keys: int = 10_000,
+    ) -> None:
+        from toysafe.store.throttle import SharedRateLimit
+
+        self.shared = SharedRateLimit(store, "token", limit, window, clock)
+        self.window, self.clock, self.block_cache = window, clock, block_cache
+        # client -> UNIX time of its last failure seen here / until when it is refused
+        self.failed_here: TTLCache[str, float] = TTLCache(max_keys, window, clock)
+        self.blocked: TTLCache[str, float] = TTLCache(max_keys, block_cache, clock)
+
+    @property
+    def limit(self) -> int:
+        return self.shared.limit
+
+    @limit.setter
+    def limit(self, value: int) -> None:
+        self.shared.limit = value
+
+    def _block(self, key: str, wait: float) -> float:
+        self.blocked[key] = self.clock() + min(wait, self.block_cache)
+        return wait
+
+    def retry_after(self, key: str) -> float | None:
+        until = self.blocked.get(key)
+        if until is not None and until > self.clock():
+            return max(1.0, until - self.clock())
+        if self.failed_here.get(key) is None:
+            return None  # no failure from this client here in the window: no round trip
+        wait = self.shared.retry_after(key)
+        return None if wait is None else self._block(key, wait)
+
+    def hit(self, key: str) -> None:
+        self.failed_here[key] = self.clock()
+        self.shared.hit(key)
+        wait = self.shared.retry_after(key)
+        if wait is not None:
+            self._block(key, wait)
+
+    def reset(self, key: str) -> None:
+        self.failed_here.pop(key)
+        self.blocked.pop(key)
+        self.shared.reset(key)
+
+
 class Throttle:
-    """Sign-in and token throttling. With a ``store`` (the server), sign-in failures and reset
-    mails are counted in the database, so they hold across ``serve --workers N``; unknown
-    tokens stay counted per process (checked on every bearer request, where a database round
-    trip would cost every caller)."""
+    """Sign-in and token throttling. With a ``store`` (the server), sign-in failures, reset
+    mails and unknown API tokens are counted in the database, so they hold across ``serve
+    --workers N``; a bearer request reaches the database for the count only on the failure
+    path or for a client that failed in this process lately (``SharedGuessLimit``)."""
 
     def __init__(
         self,
@@ -187,7 +247,7 @@ class Throttle:
         clock: Callable[[], float] = time.monotonic,
         store: Any = None,
     ) -> None:
-        self.token_clients = RateLimit(client_token_failures, client_window, clock=clock)
+        self.token_clients: Any
         self.accounts: Any
         self.login_clients: Any
         self.resets: Any
@@ -195,12 +255,14 @@ class Throttle:
             from toysafe.store.throttle import SharedBackoff, SharedRateLimit
 
             wall = time.time if clock is time.monotonic else clock
+            self.token_clients = SharedGuessLimit(store, client_token_failures, client_window, wall)
             self.accounts = SharedBackoff(store, free_failures, backoff_base, backoff_max, wall)
             self.login_clients = SharedRateLimit(
                 store, "login", client_login_failures, client_window, wall
             )
             self.resets = SharedRateLimit(store, "reset", 5, 3600.0, wall)
             return
+        self.token_clients = RateLimit(client_token_failures, client_window, clock=clock)
         self.accounts = Backoff(free_failures, backoff_base, backoff_max, clock=clock)
         self.login_clients = RateLimit(client_login_failures, client_window, clock=clock)
         # Reset mails: a few per account and per client address an hour.

@@ -16,7 +16,6 @@ import secrets
 import smtplib
 import socket
 import time
-import urllib.parse
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from toysafe.io import mail
 from toysafe.io import webhook as http
 from toysafe.io.errors import InputError
 from toysafe.render import notices
-from toysafe.settings import Settings
+from toysafe.settings import Settings, settings
 from toysafe.store import models as m
 from toysafe.store.db import Store
 from toysafe.store.program import models as pm
@@ -47,26 +46,31 @@ def _org(s: Session, slug: str) -> m.Organization:
     return org
 
 
-def check_url(url: str) -> str:
-    """An absolute http(s) URL with a host, or InputError naming URL."""
+def policy_of(conf: Settings) -> http.Policy:
+    return http.Policy(conf.webhook_allow_http, conf.webhook_allow_private)
+
+
+def check_url(url: str, policy: http.Policy | None = None) -> str:
+    """An absolute https URL (http only when allowed) with a host that is not, and does not
+    resolve to, a private or otherwise internal address (unless allowed), or InputError
+    naming URL. Checked again at every delivery (io/webhook.py)."""
     if len(url) > 2000:
         raise InputError("URL: longer than 2000 characters")
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError("URL: must be an absolute http:// or https:// URL with a host")
-    if parts.username or parts.password:
-        raise InputError("URL: must not carry a user name or password")
+    try:
+        http.check_target(url, policy or policy_of(settings()))
+    except http.Refused as e:
+        raise InputError(f"URL: {e}") from None
     return url
 
 
 class Webhooks:
     """Endpoints per organization. The secret is generated here and shown once."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, store: Store, policy: http.Policy | None = None) -> None:
+        self.store, self.policy = store, policy
 
     def add(self, org_slug: str, url: str) -> tuple[dict[str, Any], str]:
-        check_url(url)
+        check_url(url, self.policy)
         secret = core.encode_secret(secrets.token_bytes(32))
         with self.store.transaction() as s:
             org = _org(s, org_slug)
@@ -119,6 +123,7 @@ class Config:
     smtp_port: int = 25
     smtp_from: str = "toysafe@localhost"
     seed: int | None = None
+    policy: http.Policy = field(default_factory=http.Policy)  # where webhooks may go
 
     @property
     def lease(self) -> float:
@@ -139,6 +144,7 @@ class Config:
             smtp_port=conf.smtp_port,
             smtp_from=conf.smtp_from,
             seed=seed,
+            policy=policy_of(conf),
         )
 
 
@@ -290,7 +296,7 @@ class Deliverer:
             stamp = int(self.clock())
             answer = http.post(
                 c.url, core.headers(c.secret, c.msg_id, stamp, payload), payload,
-                self.config.timeout,
+                self.config.timeout, self.config.policy,
             )  # fmt: skip
             return answer.status, answer.error, core.outcome(answer.status, n, schedule)
         assert c.recipient is not None
