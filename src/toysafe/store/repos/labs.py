@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from toysafe.core.evidence.labs import LabRegistry, LabRow
+from toysafe.store import memo
 from toysafe.store import models as m
 from toysafe.store.repos.base import Scope, table
 from toysafe.store.repos.events import Events
@@ -50,25 +52,45 @@ class Labs:
         return len(by_lab), len(rows)
 
     def registry(self, s: Session) -> LabRegistry:
-        rows = []
-        scopes = s.execute(select(m.LabScope.lab_id, m.LabScope.scope, m.LabScope.accepted_on))
-        labs = {lab.cpsc_id: lab for lab in s.scalars(select(m.Lab))}
-        for lab_id, scope, accepted in scopes:
-            lab = labs[lab_id]
-            rows.append(
-                LabRow.model_validate(
-                    {
-                        "cpsc_id": lab.cpsc_id,
-                        "name": lab.name,
-                        "country": lab.country,
-                        "type": lab.type,
-                        "status": lab.status,
-                        "scope": scope,
-                        "accepted_on": accepted,
-                        "address": lab.address,
-                        "phone": lab.phone,
-                        "status_since": lab.status_since,
-                    }
-                )
+        return self.keyed_registry(s)[1]
+
+    def keyed_registry(self, s: Session) -> tuple[str, LabRegistry]:
+        """The registry and a digest of the rows it was built from. The rows are read every
+        time (one query); the registry built from them is memoized per process by that digest
+        (shared between requests: callers only read it)."""
+        rows = s.execute(
+            select(
+                m.Lab.cpsc_id,
+                m.Lab.name,
+                m.Lab.country,
+                m.Lab.type,
+                m.Lab.status,
+                m.LabScope.scope,
+                m.LabScope.accepted_on,
+                m.Lab.address,
+                m.Lab.phone,
+                m.Lab.status_since,
             )
-        return LabRegistry.from_rows(rows)
+            .join(m.Lab, m.Lab.cpsc_id == m.LabScope.lab_id)
+            .order_by(m.LabScope.lab_id, m.LabScope.scope)
+        ).all()
+        key = memo.digest([list(r) for r in rows])
+        return key, memo.REGISTRIES.get(key, lambda: _build(rows))
+
+
+def _build(rows: Sequence[Any]) -> LabRegistry:
+    fields = (
+        "cpsc_id",
+        "name",
+        "country",
+        "type",
+        "status",
+        "scope",
+        "accepted_on",
+        "address",
+        "phone",
+        "status_since",
+    )
+    return LabRegistry.from_rows(
+        [LabRow.model_validate(dict(zip(fields, r, strict=True))) for r in rows]
+    )

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import or_, select
 
 from toysafe.core.evidence.labreport import LabReport
+from toysafe.core.evidence.verification import Verification
 from toysafe.core.evidence.verify import report_problems
 from toysafe.io.errors import InputError
 from toysafe.io.kb import default_kb
@@ -121,11 +122,14 @@ def store_report(
         )
     slug = org_slug(db, orgs.pop())
     ws = workspace_for(request, slug, who)
+    computed: dict[str, Verification] = {}  # by the state refresh in the same transaction
     try:
-        (outcome,) = ws.add_reports([(source, parsed)], when)
+        (outcome,) = ws.add_reports([(source, parsed)], when, computed)
     except InputError as e:
         raise HTTPException(409, str(e)) from None
-    verifications = {p.sku: ws.evidence(p.sku, when)[2].to_dict() for p in visible}
+    verifications = {
+        p.sku: (computed.get(p.sku) or ws.evidence(p.sku, when)[2]).to_dict() for p in visible
+    }
     return {
         "report_no": parsed.report_no,
         "org": slug,
