@@ -65,6 +65,7 @@ def _principal_of(s: Session, where: Any, via: Any) -> Principal | None:
     if row is None or row[0].disabled:
         return None
     user, slug = row
+    s.info.setdefault("toysafe_org_slugs", {})[user.org_id] = slug  # for access.org_slug
     return Principal(user.id, user.email, user.role, user.org_id, slug, user.lab_cpsc_id)
 
 

@@ -23,6 +23,7 @@ from toysafe.web.api.common import (
     AsOf,
     JSONBody,
     OrgQ,
+    json_answer,
     parse_profile,
     today,
     unprocessable,
@@ -97,32 +98,34 @@ def get_product(
         .where(m.Certificate.product_id == product.id)
         .order_by(m.Certificate.version)
     )
-    return {
-        "sku": sku,
-        "org": slug,
-        "version": product.latest_version,
-        "profile": profile,
-        "state": None
-        if state is None
-        else {
-            "certificate_type": state.certificate_type,
-            "toy_standard": state.toy_standard,
-            "certifiable": state.certifiable,
-            "problems": state.problems,
-            "lab_requirements": state.lab_requirements,
-            "evidence_valid_until": state.evidence_valid_until,
-        },
-        "certificates": [
-            {
-                "id": c.id,
-                "version": c.version,
-                "type": c.type,
-                "issued": c.issued,
-                "valid_until": c.valid_until,
-            }
-            for c in certs
-        ],
-    }
+    return json_answer(  # type: ignore[return-value]
+        {
+            "sku": sku,
+            "org": slug,
+            "version": product.latest_version,
+            "profile": profile,
+            "state": None
+            if state is None
+            else {
+                "certificate_type": state.certificate_type,
+                "toy_standard": state.toy_standard,
+                "certifiable": state.certifiable,
+                "problems": state.problems,
+                "lab_requirements": state.lab_requirements,
+                "evidence_valid_until": state.evidence_valid_until,
+            },
+            "certificates": [
+                {
+                    "id": c.id,
+                    "version": c.version,
+                    "type": c.type,
+                    "issued": c.issued,
+                    "valid_until": c.valid_until,
+                }
+                for c in certs
+            ],
+        }
+    )
 
 
 @router.get("/products/{sku}/assessment", tags=["products"])
@@ -148,7 +151,8 @@ def product_verification(
     ws = workspace_for(request, org_slug(db, product.org_id), who)
     # In the request's own read session: one connection, the product read once.
     _, _, verification, *_ = ws.states.evidence(db, sku, today(as_of), product)
-    return verification.to_dict()
+    # Built here from typed objects: no second validation (and thread hop) of a large answer.
+    return json_answer(verification.to_dict())  # type: ignore[return-value]
 
 
 @router.get("/products/{sku}/history", tags=["products"])
@@ -156,7 +160,8 @@ def product_history(
     request: Request, sku: str, who: Who, db: Db, org: str | None = OrgQ
 ) -> dict[str, Any]:
     product = find_product(db, who, sku, org)
-    return workspace_for(request, org_slug(db, product.org_id), who).history(sku, db, product)
+    ws = workspace_for(request, org_slug(db, product.org_id), who)
+    return json_answer(ws.history(sku, db, product))  # type: ignore[return-value]
 
 
 def _lab_id(lab_id: str) -> None:

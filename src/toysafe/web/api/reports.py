@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 
@@ -25,6 +25,7 @@ from toysafe.web.api.common import (
     AsOf,
     JSONBody,
     OrgQ,
+    json_answer,
     today,
     unprocessable,
     validation_error,
@@ -38,7 +39,6 @@ router = APIRouter()
 @router.post("/reports", tags=["reports"], status_code=201)
 def upload_report(
     request: Request,
-    response: Response,
     who: Who,
     db: Db,
     report: dict[str, Any] = JSONBody,
@@ -53,9 +53,8 @@ def upload_report(
     except ValidationError as e:
         raise validation_error(e) from None
     stored = store_report(request, who, db, parsed, "api", today(as_of), org)
-    if stored["outcome"] == "unchanged":
-        response.status_code = 200
-    return stored
+    status = 200 if stored["outcome"] == "unchanged" else 201
+    return json_answer(stored, status)  # type: ignore[return-value]
 
 
 def store_report(
