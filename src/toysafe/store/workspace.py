@@ -171,7 +171,7 @@ class Workspace:
         with self._tx() as s:
             outcomes, touched = self.reports.add(s, reports)
             if any(o.outcome == "added" for o in outcomes):
-                self.states.refresh(s, touched, as_of, verifications)
+                self.refresh(s, touched, as_of, verifications)
         return outcomes
 
     def _reports_for(self, s: Session, products: Sequence[m.Product]) -> dict[int, list[LabReport]]:
@@ -205,9 +205,15 @@ class Workspace:
 
     # --- computed state ------------------------------------------------------------------------
 
-    def refresh(self, s: Session, product_ids: Sequence[int] | None, as_of: date) -> int:
+    def refresh(
+        self,
+        s: Session,
+        product_ids: Sequence[int] | None,
+        as_of: date,
+        verifications: dict[str, Verification] | None = None,
+    ) -> int:
         """Recompute the state of these products (None: all) from the stored evidence."""
-        return self.states.refresh(s, product_ids, as_of)
+        return self.states.refresh(s, product_ids, as_of, verifications)
 
     def refresh_all(self, as_of: date) -> int:
         with self._tx() as s:
