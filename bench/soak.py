@@ -105,6 +105,23 @@ def prepare(home: Path, products: int) -> str:
         store.engine.dispose()
 
 
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group (the
+    server and its workers): with a shared machine, CPU per request is the figure that does
+    not depend on what else runs."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ...
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -112,7 +129,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(env: dict[str, str], workers: int, logs: list[str]) -> Iterator[str]:
+def serving(env: dict[str, str], workers: int, logs: list[str]) -> Iterator[tuple[str, int]]:
     """``toysafe serve`` on a free loopback port in its own process group; always stopped."""
     import httpx
 
@@ -142,7 +159,7 @@ def serving(env: dict[str, str], workers: int, logs: list[str]) -> Iterator[str]
             if time.monotonic() > deadline:
                 raise RuntimeError("toysafe serve did not answer within 60 s")
             time.sleep(0.2)
-        yield base
+        yield base, proc.pid
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -320,13 +337,15 @@ def main() -> None:
             prepared_s = time.monotonic() - started
             env = {k: v for k, v in os.environ.items() if k != "TOYSAFE_SESSION_SECRET"}
             logs: list[str] = []
-            with serving(env, args.workers, logs) as base:
+            with serving(env, args.workers, logs) as (base, pgid):
                 driver = [sys.executable, __file__, "--drive", base, token]
                 driver += ["--seconds", str(args.seconds), "--rps", str(args.rps)]
                 driver += ["--products", str(args.products), "--seed", str(args.seed)]
+                cpu_before = group_cpu_s(pgid)
                 done = subprocess.run(
                     driver, capture_output=True, text=True, timeout=args.seconds * 3 + 120
                 )
+                server_cpu_s = group_cpu_s(pgid) - cpu_before
             if done.returncode != 0:
                 sys.exit(f"the load driver failed:\n{done.stderr}")
             raw = json.loads(done.stdout.strip().splitlines()[-1])
@@ -349,6 +368,9 @@ def main() -> None:
         "workers": args.workers,
         "products": args.products,
         "prepare_s": round(prepared_s, 1),
+        # the server's own CPU (PostgreSQL's backends not included) per answered request
+        "server_cpu_ms_per_request": round(server_cpu_s * 1000 / max(raw["requests"], 1), 2),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "server_tracebacks": text.count("Traceback"),
         "database_locked": text.count("database is locked"),
     }
@@ -360,8 +382,9 @@ def main() -> None:
         f"{args.seconds:g} s, {args.products} SKUs; 1 in {raw['requests'] / max(writes, 1):.1f} "
         "requests a write"
     )
-    for key in ("rps", "requests", "errors", "shed", "p50_ms", "p99_ms", "max_ms"):
-        print(f"  {key:<10}{figures[key]:>10}")
+    keys = ("rps", "requests", "errors", "shed", "p50_ms", "p99_ms", "max_ms")
+    for key in (*keys, "server_cpu_ms_per_request"):
+        print(f"  {key:<26}{figures[key]:>10}")
     if raw["error_statuses"]:
         print(f"  errors by kind: {raw['error_statuses']}")
     if figures["server_tracebacks"]:

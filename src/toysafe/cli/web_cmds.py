@@ -139,6 +139,7 @@ def serve(
 
     from toysafe.settings import env_name
     from toysafe.settings import workspace as resolve
+    from toysafe.web import serving
 
     ws = resolve(workspace)
     _store(workspace)  # fail early, with the message, when there is no workspace
@@ -159,5 +160,7 @@ def serve(
         # X-Forwarded-For is applied by the app, and only from TOYSAFE_TRUSTED_PROXIES.
         proxy_headers=False,
         backlog=4096,
-        http="toysafe.web.serving:NoDelayH11Protocol",
+        # httptools and uvloop when installed (uvicorn[standard]), Nagle off either way.
+        http=serving.protocol(),
+        loop=serving.loop(),
     )

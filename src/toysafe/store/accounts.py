@@ -66,6 +66,7 @@ def _principal_of(s: Session, where: Any, via: Any) -> Principal | None:
     if row is None or row[0].disabled:
         return None
     user, slug = row
+    s.info.setdefault("toysafe_org_slugs", {})[user.org_id] = slug  # for access.org_slug
     return Principal(user.id, user.email, user.role, user.org_id, slug, user.lab_cpsc_id)
 
 
@@ -144,13 +145,15 @@ class Accounts:
             s.add(m.ApiToken(user_id=user.id, token_hash=token_hash(token), name=name))
         return token
 
-    def by_token(self, token: str) -> Principal | None:
+    def by_token(self, token: str, s: Session | None = None) -> Principal | None:
         """The user of an API token, asked of the database every time (one indexed join), so
         that revoking a token takes effect at once."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
             return None
-        with self.store.reader() as s:
+        if s is not None:  # the request's own read session: one connection per request
             return _principal_of(s, m.ApiToken.token_hash == token_hash(token), m.ApiToken)
+        with self.store.reader() as own:
+            return _principal_of(own, m.ApiToken.token_hash == token_hash(token), m.ApiToken)
 
     def revoke_tokens(self, email: str, name: str | None = None) -> int:
         """Delete a user's API tokens (all, or those called ``name``); effective immediately."""
@@ -191,18 +194,19 @@ class Accounts:
             )
         return sid
 
-    def by_session(self, sid: str) -> Principal | None:
+    def by_session(self, sid: str, s: Session | None = None) -> Principal | None:
         """The user of a live session (not signed out, not expired, user not disabled)."""
         if not isinstance(sid, str) or len(sid) > 100:
             return None
-        with self.store.reader() as s:
-            return _principal_of(
-                s,
-                (m.WebSession.id_hash == token_hash(sid))
-                & (m.WebSession.revoked.is_(False))
-                & (m.WebSession.expires > time.time()),
-                m.WebSession,
-            )
+        live = (
+            (m.WebSession.id_hash == token_hash(sid))
+            & (m.WebSession.revoked.is_(False))
+            & (m.WebSession.expires > time.time())
+        )
+        if s is not None:
+            return _principal_of(s, live, m.WebSession)
+        with self.store.reader() as own:
+            return _principal_of(own, live, m.WebSession)
 
     def end_session(self, sid: str) -> None:
         with self.store.transaction() as s:

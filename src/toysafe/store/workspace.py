@@ -109,30 +109,35 @@ class Workspace:
         with self.store.reader() as s:
             return self.products_repo.listing(s)
 
-    def history(self, sku: str) -> dict[str, Any]:
-        """Versions, listings, lots, evidence, certificates and events of one product."""
-        with self.store.reader() as s:
-            product = self._product(s, sku)
-            versions = self.products_repo.versions(s, [product.id])[product.id]
-            return {
-                "sku": sku,
-                "versions": [
-                    {
-                        "version": v.version,
-                        "created_on": v.created_on.isoformat(),
-                        "by": v.created_by,
-                        "changes": v.changed_components,
-                    }
-                    for v in versions
-                ],
-                "listings": self.listings.of_product(s, product.org_id, sku),
-                "lots": self.lots.of_product(s, product.id),
-                "reports": Reports.summaries(self.reports.for_products(s, [product])[product.id]),
-                "certificates": self.certificates.of_product(s, product.id),
-                "state": States.summary(s.get(m.ProductState, product.id)),
-                "events": self.events.of(s, product.org_id, sku),
-                "withdrawn_reports": _withdrawn(s, product),
-            }
+    def history(
+        self, sku: str, s: Session | None = None, product: m.Product | None = None
+    ) -> dict[str, Any]:
+        """Versions, listings, lots, evidence, certificates and events of one product (read in
+        ``s`` when given, e.g. a web request's read session, with ``product`` its row)."""
+        if s is None:
+            with self.store.reader() as own:
+                return self.history(sku, own)
+        product = product if product is not None else self._product(s, sku)
+        versions = self.products_repo.versions(s, [product.id])[product.id]
+        return {
+            "sku": sku,
+            "versions": [
+                {
+                    "version": v.version,
+                    "created_on": v.created_on.isoformat(),
+                    "by": v.created_by,
+                    "changes": v.changed_components,
+                }
+                for v in versions
+            ],
+            "listings": self.listings.of_product(s, product.org_id, sku),
+            "lots": self.lots.of_product(s, product.id),
+            "reports": Reports.summaries(self.reports.for_products(s, [product])[product.id]),
+            "certificates": self.certificates.of_product(s, product.id),
+            "state": States.summary(s.get(m.ProductState, product.id)),
+            "events": self.events.of(s, product.org_id, sku),
+            "withdrawn_reports": _withdrawn(s, product),
+        }
 
     def all_profiles(self) -> list[tuple[str, Profile, list[dict[str, Any]]]]:
         """(sku, latest profile, certificates) of every product, for rule-change impact."""
@@ -154,12 +159,19 @@ class Workspace:
 
     # --- lab reports and the evidence graph -----------------------------------------------------
 
-    def add_reports(self, reports: Sequence[tuple[str, LabReport]], as_of: date) -> list[Outcome]:
-        """Store reports (a report already stored unchanged is a no-op; changed is an error)."""
+    def add_reports(
+        self,
+        reports: Sequence[tuple[str, LabReport]],
+        as_of: date,
+        verifications: dict[str, Verification] | None = None,
+    ) -> list[Outcome]:
+        """Store reports (a report already stored unchanged is a no-op; changed is an error).
+        The verification of each product whose state was recomputed goes into
+        ``verifications`` (by SKU) when given: the same answer as ``evidence`` after commit."""
         with self._tx() as s:
             outcomes, touched = self.reports.add(s, reports)
             if any(o.outcome == "added" for o in outcomes):
-                self.refresh(s, touched, as_of)
+                self.refresh(s, touched, as_of, verifications)
         return outcomes
 
     def _reports_for(self, s: Session, products: Sequence[m.Product]) -> dict[int, list[LabReport]]:
@@ -193,9 +205,15 @@ class Workspace:
 
     # --- computed state ------------------------------------------------------------------------
 
-    def refresh(self, s: Session, product_ids: Sequence[int] | None, as_of: date) -> int:
+    def refresh(
+        self,
+        s: Session,
+        product_ids: Sequence[int] | None,
+        as_of: date,
+        verifications: dict[str, Verification] | None = None,
+    ) -> int:
         """Recompute the state of these products (None: all) from the stored evidence."""
-        return self.states.refresh(s, product_ids, as_of)
+        return self.states.refresh(s, product_ids, as_of, verifications)
 
     def refresh_all(self, as_of: date) -> int:
         with self._tx() as s:

@@ -101,7 +101,11 @@ def may_upload_for(s: Session, who: Principal, product: m.Product) -> bool:
 
 
 def org_slug(s: Session, org_id: int) -> str:
-    """The slug of an organization known to exist (a product's or a user's)."""
+    """The slug of an organization known to exist (a product's or a user's); the caller's own
+    was read with the caller in this session (``accounts._principal_of``)."""
+    known: dict[int, str] = s.info.get("toysafe_org_slugs", {})
+    if org_id in known:
+        return known[org_id]
     org = s.get(m.Organization, org_id)
     assert org is not None
     return str(org.slug)

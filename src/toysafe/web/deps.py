@@ -24,6 +24,7 @@ def session(request: Request) -> Iterator[Session]:
         yield s
 
 
+Db = Annotated[Session, Depends(session)]
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -32,19 +33,20 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def principal_or_none(request: Request) -> Principal | None:
+def principal_or_none(request: Request, db: Session | None = None) -> Principal | None:
     """The user of a bearer token, else of the session cookie (whose writes need the CSRF
     token in ``X-CSRF-Token``, since a browser sends cookies on its own). Unknown tokens count
-    against the client: guessing is throttled (429)."""
+    against the client: guessing is throttled (429). Asked in ``db`` (the request's read
+    session) when given, so that a request checks out one connection, not two."""
     if "principal" in request.scope:  # resolved once per request
         cached: Principal | None = request.scope["principal"]
         return cached
-    who = _resolve(request)
+    who = _resolve(request, db)
     request.scope["principal"] = who
     return who
 
 
-def _resolve(request: Request) -> Principal | None:
+def _resolve(request: Request, db: Session | None) -> Principal | None:
     accounts: Accounts = request.app.state.accounts
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -56,14 +58,14 @@ def _resolve(request: Request) -> Principal | None:
             raise HTTPException(
                 429, "too many unknown API tokens from your address", {"Retry-After": f"{wait:.0f}"}
             )
-        who = accounts.by_token(header[7:].strip())
+        who = accounts.by_token(header[7:].strip(), db)
         if who is None:
             guesses.hit(client)
         return who
     sid = request.session.get("sid") if "session" in request.scope else None
     if not sid:
         return None
-    who = accounts.by_session(sid)
+    who = accounts.by_session(sid, db)
     if who is None:
         return None
     if (
@@ -75,8 +77,8 @@ def _resolve(request: Request) -> Principal | None:
     return who
 
 
-def principal(request: Request) -> Principal:
-    who = principal_or_none(request)
+def principal(request: Request, db: Db) -> Principal:
+    who = principal_or_none(request, db)
     if who is None:
         raise HTTPException(
             401,
@@ -87,4 +89,3 @@ def principal(request: Request) -> Principal:
 
 
 Who = Annotated[Principal, Depends(principal)]
-Db = Annotated[Session, Depends(session)]

@@ -37,6 +37,10 @@ class Scope:
     who: str
 
     def org(self, s: Session, create: bool = False) -> m.Organization:
+        # Asked once per session (unit of work), however many repositories need it.
+        known: dict[str, m.Organization] = s.info.setdefault("toysafe_orgs", {})
+        if self.org_slug in known:
+            return known[self.org_slug]
         found = s.scalar(select(m.Organization).where(m.Organization.slug == self.org_slug))
         if found is None:
             if not create:
@@ -44,6 +48,7 @@ class Scope:
             found = m.Organization(slug=self.org_slug, name=self.org_slug)
             s.add(found)
             s.flush()
+        known[self.org_slug] = found
         return found
 
 

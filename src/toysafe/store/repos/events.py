@@ -29,6 +29,9 @@ class Events:
 
     def record(self, s: Session, kind: str, subject: str, **detail: Any) -> None:
         """Queue an event of the scope's organization in the open transaction."""
+        known = s.info.get("toysafe_orgs", {}).get(self.scope.org_slug)  # Scope.org read it
+        if "org_id" not in s.info and known is not None:
+            s.info["org_id"] = known.id
         if "org_id" not in s.info:
             s.info["org_id"] = s.scalar(
                 select(m.Organization.id).where(m.Organization.slug == self.scope.org_slug)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from toysafe.core.evidence.labs import LabRegistry, LabRow
+from toysafe.store import memo
 from toysafe.store import models as m
 from toysafe.store.repos.base import Scope, table
 from toysafe.store.repos.events import Events
@@ -52,19 +52,16 @@ class Labs:
         return len(by_lab), len(rows)
 
     def registry(self, s: Session) -> LabRegistry:
-        return registry_of(s)
+        return self.keyed_registry(s)[1]
+
+    def keyed_registry(self, s: Session) -> tuple[str, LabRegistry]:
+        return keyed_registry(s)
 
 
-#: Registries built from the labs tables, by a digest of those rows (bounded: a workspace
-#: holds one registry at a time; a few entries cover tests that switch between workspaces).
-_BUILT: OrderedDict[str, LabRegistry] = OrderedDict()
-_BUILT_MAX = 4
-
-
-def registry_of(s: Session) -> LabRegistry:
-    """The lab registry as the tables hold it now. The rows are read on every call (one query);
-    validating them into a registry is done once per distinct content (sha256 of the rows),
-    so a run of many submissions does not rebuild it each time. Callers must not mutate it."""
+def keyed_registry(s: Session) -> tuple[str, LabRegistry]:
+    """The registry and a digest of the rows it was built from. The rows are read every
+    time (one query); the registry built from them is memoized per process by that digest
+    (shared between requests: callers only read it)."""
     rows = s.execute(
         select(
             m.Lab.cpsc_id,
@@ -78,15 +75,21 @@ def registry_of(s: Session) -> LabRegistry:
             m.Lab.phone,
             m.Lab.status_since,
         )
-        .join(m.LabScope, m.LabScope.lab_id == m.Lab.cpsc_id)
-        .order_by(m.Lab.cpsc_id, m.LabScope.scope)
+        .join(m.Lab, m.Lab.cpsc_id == m.LabScope.lab_id)
+        .order_by(m.LabScope.lab_id, m.LabScope.scope)
     ).all()
-    digest = hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
-    hit = _BUILT.get(digest)
-    if hit is not None:
-        _BUILT.move_to_end(digest)
-        return hit
-    keys = (
+    key = memo.digest([list(r) for r in rows])
+    return key, memo.REGISTRIES.get(key, lambda: _build(rows))
+
+
+def registry_of(s: Session) -> LabRegistry:
+    """The lab registry as the tables hold it now (memoized by content).
+    Callers must not mutate it."""
+    return keyed_registry(s)[1]
+
+
+def _build(rows: Sequence[Any]) -> LabRegistry:
+    fields = (
         "cpsc_id",
         "name",
         "country",
@@ -98,10 +101,6 @@ def registry_of(s: Session) -> LabRegistry:
         "phone",
         "status_since",
     )
-    built = LabRegistry.from_rows(
-        [LabRow.model_validate(dict(zip(keys, r, strict=True))) for r in rows]
+    return LabRegistry.from_rows(
+        [LabRow.model_validate(dict(zip(fields, r, strict=True))) for r in rows]
     )
-    _BUILT[digest] = built
-    while len(_BUILT) > _BUILT_MAX:
-        _BUILT.popitem(last=False)
-    return built

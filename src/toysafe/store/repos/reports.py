@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from toysafe.core.evidence.labreport import LabReport
 from toysafe.io.errors import InputError
+from toysafe.store import memo
 from toysafe.store import models as m
 from toysafe.store.repos.base import Outcome, Scope, chunks, table
 from toysafe.store.repos.events import Events
@@ -176,7 +177,13 @@ class Reports:
 
     def for_products(self, s: Session, products: Sequence[m.Product]) -> dict[int, list[LabReport]]:
         """The stored reports of the products' organization naming each product, parsed once."""
-        out: dict[int, list[LabReport]] = {p.id: [] for p in products}
+        refs = self.refs(s, products)
+        return {pid: self.load(s, pr) for pid, pr in refs.items()}
+
+    def refs(self, s: Session, products: Sequence[m.Product]) -> dict[int, list[tuple[int, str]]]:
+        """(report id, stored digest) of the live reports naming each product: what the
+        evidence depends on, read without the documents themselves."""
+        out: dict[int, list[tuple[int, str]]] = {p.id: [] for p in products}
         if not products:
             return out
         orgs = {p.org_id for p in products}
@@ -186,9 +193,11 @@ class Reports:
         by_model = {p.model: p.id for p in products if p.model}
         by_gtin = {p.gtin: p.id for p in products if p.gtin}
         links: dict[int, set[int]] = {}
+        digests: dict[int, str] = {}
         query = (
             select(
                 m.ReportProduct.report_id,
+                m.Report.digest,
                 m.ReportProduct.sku,
                 m.ReportProduct.model,
                 m.ReportProduct.gtin,
@@ -206,20 +215,39 @@ class Reports:
                     m.ReportProduct.gtin.in_(list(by_gtin)),
                 )
             )
-        for rid, sku, model, gtin in s.execute(query):
+        for rid, digest, sku, model, gtin in s.execute(query):
             for lookup, key in ((by_sku, sku), (by_model, model), (by_gtin, gtin)):
                 pid = lookup.get(key) if key else None
                 if pid is not None:
                     links.setdefault(rid, set()).add(pid)
-        docs: dict[int, LabReport] = {}
-        for chunk in chunks(sorted(links), 500):
-            for rid, doc in s.execute(
-                select(m.Report.id, m.Report.document).where(m.Report.id.in_(chunk))
-            ):
-                docs[rid] = LabReport.model_validate(doc)
+                    digests[rid] = digest
         for rid, pids in links.items():
             for pid in pids:
-                out[pid].append(docs[rid])
+                out[pid].append((rid, digests[rid]))
+        return out
+
+    def load(self, s: Session, refs: Sequence[tuple[int, str]]) -> list[LabReport]:
+        """The reports of ``refs``, parsed once per process (LabReport is frozen); only the
+        documents not parsed yet are read. Keyed by id and digest: a changed document (a
+        restore, another process) is a new key."""
+        parsed = {ref: memo.REPORTS.peek(ref) for ref in refs}
+        missing = sorted({rid for (rid, _), found in parsed.items() if found is None})
+        for chunk in chunks(missing, 500):
+            for rid, digest, doc in s.execute(
+                select(m.Report.id, m.Report.digest, m.Report.document).where(
+                    m.Report.id.in_(chunk)
+                )
+            ):
+                report = LabReport.model_validate(doc)
+                memo.REPORTS.put((rid, digest), report)
+                parsed[(rid, digest)] = report
+        out = []
+        for ref in refs:
+            found = parsed.get(ref)
+            if found is None:  # changed between the two reads: read it again, unmemoized
+                doc = s.scalar(select(m.Report.document).where(m.Report.id == ref[0]))
+                found = LabReport.model_validate(doc)
+            out.append(found)
         return out
 
     @staticmethod

@@ -25,6 +25,7 @@ from toysafe.core.law.engine import assess
 from toysafe.core.law.profile import Profile
 from toysafe.core.reasons import Reason
 from toysafe.io.kb import default_kb
+from toysafe.store import memo
 from toysafe.store import models as m
 from toysafe.store.repos.base import Scope, chunks, table
 from toysafe.store.repos.labs import Labs
@@ -33,11 +34,45 @@ from toysafe.store.repos.products import Products
 from toysafe.store.repos.reports import Reports
 
 
+def _profile(stored: dict[str, Any], key: str | None = None) -> Profile:
+    """A stored profile, parsed once per process (Profile is frozen) by its content."""
+    k = key or memo.digest(stored)
+    return memo.PROFILES.get(k, lambda: Profile.model_validate(stored))
+
+
 def _contents(versions: Sequence[m.ProductVersion]) -> list[tuple[date, Profile]]:
     """(created on, profile) of each version; nothing to compare with a single version."""
     if len(versions) < 2:
         return []
-    return [(v.created_on, Profile.model_validate(v.profile)) for v in versions]
+    return [(v.created_on, _profile(v.profile)) for v in versions]
+
+
+def evaluated(
+    s: Session,
+    versions: Sequence[m.ProductVersion],
+    refs: Sequence[tuple[int, str]],
+    reports: Reports,
+    registry: tuple[str, LabRegistry],
+    kb: Any,
+    as_of: date,
+) -> tuple[Profile, Assessment, Verification, list[LabReport]]:
+    """(latest profile, assessment, verification, usable reports) of one stored product,
+    memoized per process by the content of every input: each version's profile and date,
+    each report's digest (in order), the lab registry's rows, the rules and the date. A write
+    anywhere (another worker included) changes what is read, hence the key. The assessment
+    and verification are mutable: every caller gets its own copy."""
+    contents = [(v.created_on.isoformat(), memo.digest(v.profile)) for v in versions]
+    key = (tuple(contents), tuple(d for _, d in refs), registry[0], id(kb), kb.rules_version, as_of)
+
+    def compute() -> tuple[Assessment, Verification, list[LabReport]]:
+        stored = reports.load(s, refs)
+        profile = _profile(versions[-1].profile, contents[-1][1])
+        usable, _ = invalidate_by_content(stored, _contents(versions))
+        assessment, verification = evaluate(profile, versions, stored, registry[1], kb, as_of)
+        return assessment, verification, usable
+
+    assessment, verification, usable = memo.EVALUATIONS.copied(key, compute)
+    return _profile(versions[-1].profile, contents[-1][1]), assessment, verification, usable
 
 
 def evaluate(
@@ -66,8 +101,15 @@ class States:
         self.labs = labs
         self.listings = listings
 
-    def refresh(self, s: Session, product_ids: Sequence[int] | None, as_of: date) -> int:
-        """Recompute the state of these products (None: all) from the stored evidence."""
+    def refresh(
+        self,
+        s: Session,
+        product_ids: Sequence[int] | None,
+        as_of: date,
+        verifications: dict[str, Verification] | None = None,
+    ) -> int:
+        """Recompute the state of these products (None: all) from the stored evidence; each
+        verification also goes into ``verifications`` (by SKU) when given."""
         org = self.scope.org(s)
         query = select(m.Product).where(m.Product.org_id == org.id)
         if product_ids is not None:
@@ -81,17 +123,20 @@ class States:
             return 0
         ids = [p.id for p in products]
         versions = self.products.versions(s, ids)
-        reports = self.reports.for_products(s, products)
-        registry = self.labs.registry(s)
+        refs = self.reports.refs(s, products)
+        registry = self.labs.keyed_registry(s)
         kb = default_kb()
         for chunk in chunks(ids, 500):
             s.execute(delete(m.ProductState).where(m.ProductState.product_id.in_(chunk)))
         states = []
         for p in products:
             vs = versions[p.id]
-            profile = Profile.model_validate(vs[-1].profile)
-            assessment, verification = evaluate(profile, vs, reports[p.id], registry, kb, as_of)
-            tests = [r.tested.to for r in reports[p.id]]
+            profile, assessment, verification, _ = evaluated(
+                s, vs, refs[p.id], self.reports, registry, kb, as_of
+            )
+            if verifications is not None:
+                verifications[p.sku] = verification
+            tests = [r.tested.to for r in self.reports.load(s, refs[p.id])]
             states.append(
                 {
                     "product_id": p.id,
@@ -117,17 +162,18 @@ class States:
         return len(states)
 
     def evidence(
-        self, s: Session, sku: str, as_of: date
+        self, s: Session, sku: str, as_of: date, product: m.Product | None = None
     ) -> tuple[Profile, Assessment, Verification, list[LabReport], LabRegistry, int]:
-        """Everything needed to verify or certify a product from stored data."""
-        product = self.products.get(s, sku)
+        """Everything needed to verify or certify a product from stored data (``product``:
+        the row of ``sku`` when the caller has read it already in ``s``)."""
+        product = product if product is not None else self.products.get(s, sku)
         vs = self.products.versions(s, [product.id])[product.id]
-        reports = self.reports.for_products(s, [product])[product.id]
-        registry = self.labs.registry(s)
-        profile = Profile.model_validate(vs[-1].profile)
-        assessment, verification = evaluate(profile, vs, reports, registry, default_kb(), as_of)
-        usable, _ = invalidate_by_content(reports, _contents(vs))
-        return profile, assessment, verification, usable, registry, vs[-1].version
+        refs = self.reports.refs(s, [product])[product.id]
+        registry = self.labs.keyed_registry(s)
+        profile, assessment, verification, usable = evaluated(
+            s, vs, refs, self.reports, registry, default_kb(), as_of
+        )
+        return profile, assessment, verification, usable, registry[1], vs[-1].version
 
     @staticmethod
     def summary(state: m.ProductState | None) -> dict[str, Any] | None:

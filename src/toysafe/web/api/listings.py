@@ -15,6 +15,7 @@ from toysafe.web.access import (
 from toysafe.web.api.common import (
     JSONBody,
     OrgQ,
+    json_answer,
     unprocessable,
     workspace_for,
 )
@@ -27,23 +28,24 @@ router = APIRouter()
 def list_listings(who: Who, db: Db, org: str | None = OrgQ) -> list[dict[str, Any]]:
     require(who, "seller", "reviewer", "admin")
     query = (
-        select(m.Listing, m.Organization.slug)
+        select(
+            m.Organization.slug,
+            m.Listing.marketplace,
+            m.Listing.listing_id,
+            m.Listing.sku,
+            m.Listing.title,
+            m.Listing.status,
+        )
         .join(m.Organization, m.Organization.id == m.Listing.org_id)
         .where(visible_orgs(who, m.Listing.org_id))
     )
     if org:
         query = query.where(m.Organization.slug == org)
-    return [
-        {
-            "org": slug,
-            "marketplace": x.marketplace,
-            "listing_id": x.listing_id,
-            "sku": x.sku,
-            "title": x.title,
-            "status": x.status,
-        }
-        for x, slug in db.execute(query.order_by(m.Listing.sku))
-    ]
+    # Columns, not ORM objects, and no second validation of the list: a catalog's listings
+    # are thousands of rows (issue 14's soak: 23 ms a request before, on 1,000).
+    keys = ("org", "marketplace", "listing_id", "sku", "title", "status")
+    rows = db.execute(query.order_by(m.Listing.sku))
+    return json_answer([dict(zip(keys, row, strict=True)) for row in rows])  # type: ignore[return-value]
 
 
 @router.post("/listings", tags=["listings"])

@@ -12,6 +12,7 @@ from toysafe.core.law.engine import assess
 from toysafe.core.law.profile import Profile
 from toysafe.io.kb import default_kb
 from toysafe.store import models as m
+from toysafe.store.repos.base import LATEST
 from toysafe.web.access import (
     find_product,
     org_slug,
@@ -22,6 +23,7 @@ from toysafe.web.api.common import (
     AsOf,
     JSONBody,
     OrgQ,
+    json_answer,
     parse_profile,
     today,
     unprocessable,
@@ -82,46 +84,48 @@ def get_product(
     request: Request, sku: str, who: Who, db: Db, org: str | None = OrgQ
 ) -> dict[str, Any]:
     product = find_product(db, who, sku, org)
-    slug = org_slug(db, product.org_id)
-    version = db.scalar(
-        select(m.ProductVersion).where(
-            m.ProductVersion.product_id == product.id,
-            m.ProductVersion.version == product.latest_version,
-        )
-    )
-    assert version is not None
-    state = db.get(m.ProductState, product.id)
+    # The organization, the latest profile and the computed state in one query.
+    slug, profile, state = db.execute(
+        select(m.Organization.slug, m.ProductVersion.profile, m.ProductState)
+        .select_from(m.Product)
+        .join(m.Organization, m.Organization.id == m.Product.org_id)
+        .join(m.ProductVersion, LATEST)
+        .outerjoin(m.ProductState, m.ProductState.product_id == m.Product.id)
+        .where(m.Product.id == product.id)
+    ).one()
     certs = db.scalars(
         select(m.Certificate)
         .where(m.Certificate.product_id == product.id)
         .order_by(m.Certificate.version)
     )
-    return {
-        "sku": sku,
-        "org": slug,
-        "version": product.latest_version,
-        "profile": version.profile,
-        "state": None
-        if state is None
-        else {
-            "certificate_type": state.certificate_type,
-            "toy_standard": state.toy_standard,
-            "certifiable": state.certifiable,
-            "problems": state.problems,
-            "lab_requirements": state.lab_requirements,
-            "evidence_valid_until": state.evidence_valid_until,
-        },
-        "certificates": [
-            {
-                "id": c.id,
-                "version": c.version,
-                "type": c.type,
-                "issued": c.issued,
-                "valid_until": c.valid_until,
-            }
-            for c in certs
-        ],
-    }
+    return json_answer(  # type: ignore[return-value]
+        {
+            "sku": sku,
+            "org": slug,
+            "version": product.latest_version,
+            "profile": profile,
+            "state": None
+            if state is None
+            else {
+                "certificate_type": state.certificate_type,
+                "toy_standard": state.toy_standard,
+                "certifiable": state.certifiable,
+                "problems": state.problems,
+                "lab_requirements": state.lab_requirements,
+                "evidence_valid_until": state.evidence_valid_until,
+            },
+            "certificates": [
+                {
+                    "id": c.id,
+                    "version": c.version,
+                    "type": c.type,
+                    "issued": c.issued,
+                    "valid_until": c.valid_until,
+                }
+                for c in certs
+            ],
+        }
+    )
 
 
 @router.get("/products/{sku}/assessment", tags=["products"])
@@ -145,8 +149,10 @@ def product_verification(
     """Verify the product against the stored lab reports (toysafe/verification@1)."""
     product = find_product(db, who, sku, org)
     ws = workspace_for(request, org_slug(db, product.org_id), who)
-    _, _, verification, *_ = ws.evidence(sku, today(as_of))
-    return verification.to_dict()
+    # In the request's own read session: one connection, the product read once.
+    _, _, verification, *_ = ws.states.evidence(db, sku, today(as_of), product)
+    # Built here from typed objects: no second validation (and thread hop) of a large answer.
+    return json_answer(verification.to_dict())  # type: ignore[return-value]
 
 
 @router.get("/products/{sku}/history", tags=["products"])
@@ -154,7 +160,8 @@ def product_history(
     request: Request, sku: str, who: Who, db: Db, org: str | None = OrgQ
 ) -> dict[str, Any]:
     product = find_product(db, who, sku, org)
-    return workspace_for(request, org_slug(db, product.org_id), who).history(sku)
+    ws = workspace_for(request, org_slug(db, product.org_id), who)
+    return json_answer(ws.history(sku, db, product))  # type: ignore[return-value]
 
 
 def _lab_id(lab_id: str) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 
 from toysafe.core.evidence.labreport import LabReport
+from toysafe.core.evidence.verification import Verification
 from toysafe.core.evidence.verify import report_problems
 from toysafe.io.errors import InputError
 from toysafe.io.kb import default_kb
@@ -24,6 +25,7 @@ from toysafe.web.api.common import (
     AsOf,
     JSONBody,
     OrgQ,
+    json_answer,
     today,
     unprocessable,
     validation_error,
@@ -37,7 +39,6 @@ router = APIRouter()
 @router.post("/reports", tags=["reports"], status_code=201)
 def upload_report(
     request: Request,
-    response: Response,
     who: Who,
     db: Db,
     report: dict[str, Any] = JSONBody,
@@ -52,9 +53,8 @@ def upload_report(
     except ValidationError as e:
         raise validation_error(e) from None
     stored = store_report(request, who, db, parsed, "api", today(as_of), org)
-    if stored["outcome"] == "unchanged":
-        response.status_code = 200
-    return stored
+    status = 200 if stored["outcome"] == "unchanged" else 201
+    return json_answer(stored, status)  # type: ignore[return-value]
 
 
 def store_report(
@@ -121,11 +121,14 @@ def store_report(
         )
     slug = org_slug(db, orgs.pop())
     ws = workspace_for(request, slug, who)
+    computed: dict[str, Verification] = {}  # by the state refresh in the same transaction
     try:
-        (outcome,) = ws.add_reports([(source, parsed)], when)
+        (outcome,) = ws.add_reports([(source, parsed)], when, computed)
     except InputError as e:
         raise HTTPException(409, str(e)) from None
-    verifications = {p.sku: ws.evidence(p.sku, when)[2].to_dict() for p in visible}
+    verifications = {
+        p.sku: (computed.get(p.sku) or ws.evidence(p.sku, when)[2]).to_dict() for p in visible
+    }
     return {
         "report_no": parsed.report_no,
         "org": slug,
