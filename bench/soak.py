@@ -205,6 +205,8 @@ def drive(base: str, token: str, products: int, rps: float, seconds: float, seed
     weights = [w for w, _ in MIX]
     run = uuid.uuid4().hex[:6]
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {}
+    by_window: dict[int, list[float]] = {}  # 10-second windows of the schedule
     statuses: dict[str, int] = {}
     counts: dict[str, int] = {}
     errors = 0
@@ -235,6 +237,7 @@ def drive(base: str, token: str, products: int, rps: float, seconds: float, seed
     # sending (the "stall" seen in earlier soaks). Requests wait for a connection here instead;
     # their latency still counts from the scheduled moment, so a slow server cannot hide.
     connections = asyncio.Semaphore(CONNECTIONS)
+    start = 0.0
 
     async def one(client: httpx.AsyncClient, at: float, i: int) -> None:
         nonlocal errors
@@ -253,7 +256,10 @@ def drive(base: str, token: str, products: int, rps: float, seconds: float, seed
             good = 200 <= r.status_code < 300
         except httpx.HTTPError as e:
             code, good = type(e).__name__, False
-        latencies.append(time.monotonic() - at)
+        took = time.monotonic() - at
+        latencies.append(took)
+        by_kind.setdefault(kind, []).append(took)
+        by_window.setdefault(int((at - start) // 10), []).append(took)
         if not good:
             errors += 1
             statuses[f"{kind}:{code}"] = statuses.get(f"{kind}:{code}", 0) + 1
@@ -271,6 +277,14 @@ def drive(base: str, token: str, products: int, rps: float, seconds: float, seed
                     "p50_ms": percentile(flat, 50) * 1000,
                     "p99_ms": percentile(flat, 99) * 1000,
                     "max_ms": (flat[-1] if flat else 0.0) * 1000,
+                    # where a tail comes from: by kind of request, and by 10 s of the run
+                    "p99_ms_by_kind": {
+                        k: round(percentile(sorted(v), 99) * 1000, 1) for k, v in by_kind.items()
+                    },
+                    "p99_ms_by_10s": [
+                        round(percentile(sorted(by_window[w]), 99) * 1000, 1)
+                        for w in sorted(by_window)
+                    ],
                 }
             ),
             flush=True,
@@ -283,6 +297,7 @@ def drive(base: str, token: str, products: int, rps: float, seconds: float, seed
         client = httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30.0)
         for _ in range(20):  # open some connections first
             await client.get("/api/v1/health")
+        nonlocal start
         start = time.monotonic() + 0.2
         total = int(rps * seconds)
         tasks = []
@@ -364,6 +379,8 @@ def main() -> None:
         "p50_ms": round(raw["p50_ms"], 1),
         "p99_ms": round(raw["p99_ms"], 1),
         "max_ms": round(raw["max_ms"], 1),
+        "p99_ms_by_kind": raw["p99_ms_by_kind"],
+        "p99_ms_by_10s": raw["p99_ms_by_10s"],
         "database": args.database,
         "workers": args.workers,
         "products": args.products,

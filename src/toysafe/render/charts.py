@@ -56,13 +56,6 @@ def warm_up() -> None:
     _WARMED.set()
 
 
-def warm_up_in_background() -> threading.Thread:
-    """``warm_up`` in a daemon thread (server start); returns the thread."""
-    thread = threading.Thread(target=warm_up, name="toysafe-charts-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
 def _figure(width: float = 6.4, height: float = 2.8) -> Figure:
     fig = _mpl().figure.Figure(figsize=(width, height), dpi=100)
     fig.patch.set_alpha(0)

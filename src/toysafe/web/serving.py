@@ -60,3 +60,18 @@ def loop() -> str:
     except ImportError:
         return "asyncio"
     return "uvloop"
+
+
+def warm_up() -> None:
+    """Load what each worker process loads once (the shipped knowledge base, the unit
+    registry, matplotlib and its first draw, the dummy password hash that evens out sign-in
+    timing) before the worker serves, so no request pays for it."""
+    from toysafe.core.evidence.units import convert
+    from toysafe.io.kb import default_kb
+    from toysafe.render import charts
+    from toysafe.store.accounts import _dummy_hash
+
+    default_kb()
+    convert(1.0, "ppm", "mg/kg")
+    _dummy_hash()
+    charts.warm_up()
