@@ -11,6 +11,7 @@ dry runs. Every form posts with the CSRF token and redirects back (post/redirect
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -227,39 +228,38 @@ def _back(ref: str) -> Response:
     return RedirectResponse(f"/review/requests/{ref}", status_code=303)
 
 
-def _act(request: Request, db: Db, ref: str, csrf: str, fn: Any, *args: Any) -> Response:
-    """Run one desk action, flash its outcome, and return to the request (errors: the page
-    again with the message, and the status the API would give)."""
+def _act(
+    request: Request, db: Db, ref: str, csrf: str, fn: Callable[[review.Desk], object], done: str
+) -> Response:
+    """Run one desk action, flash ``done``, and return to the request (errors: the page again
+    with the message, and the status the API would give)."""
     who = _marketplace(request)
     _check_csrf(request, csrf)
     _visible_request(db, who, ref)
     try:
-        fn(review.Desk(request.app.state.store, who.email, who.role == "admin"), *args)
+        fn(review.Desk(request.app.state.store, who.email, who.role == "admin"))
     except Refusal as e:
         return _request_page(request, db, who, ref, 409, [e.message])
     except NotFound as e:
         raise HTTPException(404, str(e)) from None
     except InputError as e:
         return _request_page(request, db, who, ref, 422, [str(e)])
+    _flash(request, done)
     return _back(ref)
 
 
 @router.post("/review/requests/{ref}/claim", response_class=HTMLResponse)
 @page
 def claim(request: Request, ref: str, db: Db, csrf: Annotated[str, Form()] = "") -> Response:
-    out = _act(request, db, ref, csrf, lambda d: d.claim(ref, _today()))
-    if out.status_code == 303:
-        _flash(request, f"You claimed {ref}.")
-    return out
+    return _act(request, db, ref, csrf, lambda d: d.claim(ref, _today()), f"You claimed {ref}.")
 
 
 @router.post("/review/requests/{ref}/release", response_class=HTMLResponse)
 @page
 def release(request: Request, ref: str, db: Db, csrf: Annotated[str, Form()] = "") -> Response:
-    out = _act(request, db, ref, csrf, lambda d: d.release(ref, _today()))
-    if out.status_code == 303:
-        _flash(request, f"{ref} is back in its queue.")
-    return out
+    return _act(
+        request, db, ref, csrf, lambda d: d.release(ref, _today()), f"{ref} is back in its queue."
+    )
 
 
 @router.post("/review/requests/{ref}/escalate", response_class=HTMLResponse)
@@ -271,10 +271,14 @@ def escalate(
     csrf: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    out = _act(request, db, ref, csrf, lambda d: d.escalate(ref, reason, _today()))
-    if out.status_code == 303:
-        _flash(request, f"{ref} went to the senior queue.")
-    return out
+    return _act(
+        request,
+        db,
+        ref,
+        csrf,
+        lambda d: d.escalate(ref, reason, _today()),
+        f"{ref} went to the senior queue.",
+    )
 
 
 @router.post("/review/requests/{ref}/notes", response_class=HTMLResponse)
@@ -286,10 +290,14 @@ def note(
     csrf: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
 ) -> Response:
-    out = _act(request, db, ref, csrf, lambda d: d.note(ref, body, _today()))
-    if out.status_code == 303:
-        _flash(request, "Note added (internal: the seller never sees it).")
-    return out
+    return _act(
+        request,
+        db,
+        ref,
+        csrf,
+        lambda d: d.note(ref, body, _today()),
+        "Note added (internal: the seller never sees it).",
+    )
 
 
 @router.post("/review/requests/{ref}/decision", response_class=HTMLResponse)
