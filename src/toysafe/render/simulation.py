@@ -59,6 +59,8 @@ def charts(m: dict[str, Any], out: Path, cand: dict[str, Any] | None = None) -> 
     """Write the PNG charts into ``out``; returns their file names."""
     plt = _plt()
     x = list(range(len(m["days"])))
+    pairs = ((m, BASE, "baseline"), (cand, CAND, "candidate"))
+    runs = [(mm, colour, label) for mm, colour, label in pairs if mm is not None]
     names: list[str] = []
 
     # 1. requests opened per day, by trigger
@@ -71,11 +73,6 @@ def charts(m: dict[str, Any], out: Path, cand: dict[str, Any] | None = None) -> 
             bottom = [b + y for b, y in zip(bottom, ys, strict=True)]
     if cand is not None:
         ax.plot(x, _series(cand, "requests_opened"), color=CAND, lw=1.5, label="candidate: all")
-    ax.set(
-        title="Compliance requests opened per day, by trigger",
-        xlabel="day of simulation",
-        ylabel="requests",
-    )
     rest = max(bottom[1:], default=0.0)
     if bottom and rest > 0 and bottom[0] > 3 * rest:  # the launch day would flatten the rest
         ax.set_ylim(0, rest * 1.6)
@@ -86,35 +83,41 @@ def charts(m: dict[str, Any], out: Path, cand: dict[str, Any] | None = None) -> 
             arrowprops={"arrowstyle": "->", "color": "#555"},
             fontsize=9,
         )
-    ax.legend(loc="upper right", fontsize=9, frameon=False)
-    _save(fig, out / "requests.png")
-    names.append("requests.png")
+    names.append(
+        _finish(
+            fig,
+            ax,
+            out,
+            "requests.png",
+            "Compliance requests opened per day, by trigger",
+            "requests",
+            loc="upper right",
+        )
+    )
 
     # 2. suppressions and the compliant listings among them (cumulative)
     fig, ax = plt.subplots(figsize=(9, 4))
-    for mm, colour, label in ((m, BASE, "baseline"), (cand, CAND, "candidate")):
-        if mm is None:
-            continue
+    for mm, colour, label in runs:
         sup = _cumulative(_series(mm, "suppressions"))
         fp = _cumulative(_series(mm, "false_positive_suppressions"))
         rem = _cumulative(_series(mm, "removals"))
         ax.plot(x, sup, color=colour, lw=2, label=f"{label}: suppressions")
         ax.plot(x, fp, color=colour, lw=2, ls="--", label=f"{label}: of compliant listings")
         ax.plot(x, rem, color=colour, lw=1, ls=":", label=f"{label}: removals")
-    ax.set(
-        title="Enforcement (cumulative): suppressions, false positives, removals",
-        xlabel="day of simulation",
-        ylabel="listings",
+    names.append(
+        _finish(
+            fig,
+            ax,
+            out,
+            "enforcement.png",
+            "Enforcement (cumulative): suppressions, false positives, removals",
+            "listings",
+        )
     )
-    ax.legend(fontsize=9, frameon=False)
-    _save(fig, out / "enforcement.png")
-    names.append("enforcement.png")
 
     # 3. reviewer backlog and SLA breaches
     fig, ax = plt.subplots(figsize=(9, 4))
-    for mm, colour, label in ((m, BASE, "baseline"), (cand, CAND, "candidate")):
-        if mm is None:
-            continue
+    for mm, colour, label in runs:
         ax.plot(x, _series(mm, "reviewer_backlog"), color=colour, lw=2, label=f"{label}: backlog")
         ax.plot(
             x,
@@ -131,20 +134,20 @@ def charts(m: dict[str, Any], out: Path, cand: dict[str, Any] | None = None) -> 
     if peak >= cap / 3:  # otherwise the capacity line would flatten the queue
         ax.axhline(cap, color="#555", lw=1, ls=":", label=f"daily capacity ({cap})")
     ax.set_ylim(bottom=0, top=max(5.0, ax.get_ylim()[1]))
-    ax.set(
-        title=f"Reviewer queue (SLA {m['config']['sla_days']} days, capacity {cap} a day)",
-        xlabel="day of simulation",
-        ylabel="cases",
+    names.append(
+        _finish(
+            fig,
+            ax,
+            out,
+            "reviewers.png",
+            f"Reviewer queue (SLA {m['config']['sla_days']} days, capacity {cap} a day)",
+            "cases",
+        )
     )
-    ax.legend(fontsize=9, frameon=False)
-    _save(fig, out / "reviewers.png")
-    names.append("reviewers.png")
 
     # 4. approvals per day and time to compliance
     fig, ax = plt.subplots(figsize=(9, 4))
-    for mm, colour, label in ((m, BASE, "baseline"), (cand, CAND, "candidate")):
-        if mm is None:
-            continue
+    for mm, colour, label in runs:
         ax.plot(
             x,
             _cumulative(_series(mm, "approvals")),
@@ -168,20 +171,21 @@ def charts(m: dict[str, Any], out: Path, cand: dict[str, Any] | None = None) -> 
                 " ",
                 label=f"{label}: median {t['median']:g} d, p90 {t['p90']} d to compliance",
             )
-    ax.set(
-        title="Requests opened and approved (cumulative)",
-        xlabel="day of simulation",
-        ylabel="requests",
+    names.append(
+        _finish(
+            fig,
+            ax,
+            out,
+            "approvals.png",
+            "Requests opened and approved (cumulative)",
+            "requests",
+            loc="upper left",
+        )
     )
-    ax.legend(fontsize=9, frameon=False, loc="upper left")
-    _save(fig, out / "approvals.png")
-    names.append("approvals.png")
 
     # 5. approvals by channel (cumulative) and the TICs' intake queue
     fig, ax = plt.subplots(figsize=(9, 4))
-    for mm, colour, label in ((m, BASE, "baseline"), (cand, CAND, "candidate")):
-        if mm is None:
-            continue
+    for mm, colour, label in runs:
         for ch, ls in (("documents", "-"), ("direct_validation", "--")):
             ys = [float(d["approvals_by_channel"][ch]) for d in mm["days"]]
             name = "documents" if ch == "documents" else "via a TIC"
@@ -189,15 +193,26 @@ def charts(m: dict[str, Any], out: Path, cand: dict[str, Any] | None = None) -> 
         ax.plot(
             x, _series(mm, "tic_backlog"), color=colour, lw=1, ls=":", label=f"{label}: TIC queue"
         )
-    ax.set(
-        title="Approvals by channel (cumulative) and jobs waiting at the TICs",
-        xlabel="day of simulation",
-        ylabel="approvals / jobs",
+    names.append(
+        _finish(
+            fig,
+            ax,
+            out,
+            "channels.png",
+            "Approvals by channel (cumulative) and jobs waiting at the TICs",
+            "approvals / jobs",
+            loc="upper left",
+        )
     )
-    ax.legend(fontsize=9, frameon=False, loc="upper left")
-    _save(fig, out / "channels.png")
-    names.append("channels.png")
     return names
+
+
+def _finish(fig: Any, ax: Any, out: Path, name: str, title: str, ylabel: str, **legend: Any) -> str:
+    """Title, axes and legend the charts share; save the figure as ``name`` and return it."""
+    ax.set(title=title, xlabel="day of simulation", ylabel=ylabel)
+    ax.legend(fontsize=9, frameon=False, **legend)
+    _save(fig, out / name)
+    return name
 
 
 def _cumulative(xs: list[float]) -> list[float]:
