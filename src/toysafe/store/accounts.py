@@ -302,7 +302,7 @@ class Accounts:
             user = s.scalar(select(m.User).where(m.User.email == email.strip().lower()))
             stored = user.password_hash if user is not None else None
             if stored is None:
-                hasher.verify(password, _dummy_hash())
+                hasher.verify(password, dummy_hash())
                 return None
             if not hasher.verify(password, stored) or user is None or user.disabled:
                 return None
@@ -359,7 +359,8 @@ class Accounts:
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def dummy_hash() -> str:
+    """A hash to verify against for an unknown e-mail, so sign-in takes as long either way."""
     return hash_password(secrets.token_hex(16))
 
 

@@ -69,9 +69,9 @@ def warm_up() -> None:
     from toysafe.core.evidence.units import convert
     from toysafe.io.kb import default_kb
     from toysafe.render import charts
-    from toysafe.store.accounts import _dummy_hash
+    from toysafe.store.accounts import dummy_hash
 
     default_kb()
     convert(1.0, "ppm", "mg/kg")
-    _dummy_hash()
+    dummy_hash()
     charts.warm_up()
