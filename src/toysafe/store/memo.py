@@ -8,6 +8,9 @@ give equal results, so a hit is always right and nothing needs invalidating; cha
 simply makes a new key. Each memo is a bounded LRU (old keys fall out) and thread-safe (the
 server's thread pool runs requests at once). Values handed out are shared: they must be
 immutable (frozen models) or copied by the caller (see ``copied``).
+
+``TTLCache`` is the one bounded LRU of the project: ``Memo`` keeps its entries forever (until
+they fall out), the web layer's caches and throttles let theirs expire.
 """
 
 from __future__ import annotations
@@ -16,55 +19,90 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
+K = TypeVar("K")
 V = TypeVar("V")
 
 
+class TTLCache(Generic[K, V]):
+    """A dict that forgets: entries expire after ``ttl`` seconds, and past ``max_size`` the
+    least recently used goes first, so no table grows without bound."""
+
+    def __init__(
+        self, max_size: int, ttl: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.max_size, self.ttl, self.clock = max_size, ttl, clock
+        self._data: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self.lock:
+            hit = self._data.get(key)
+            if hit is None:
+                return None
+            if self.clock() - hit[0] > self.ttl:
+                del self._data[key]
+                return None
+            self._data.move_to_end(key)
+            return hit[1]
+
+    def __setitem__(self, key: K, value: V) -> None:
+        with self.lock:
+            self._data[key] = (self.clock(), value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_size:
+                self._data.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        with self.lock:
+            self._data.pop(key, None)
+
+    def clear(self) -> None:
+        with self.lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 class Memo(Generic[V]):
+    """A bounded LRU of computed values that never expire (a content key cannot go stale)."""
+
     def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, V] = OrderedDict()
-        self._lock = threading.Lock()
+        self._items: TTLCache[Hashable, V] = TTLCache(size, math.inf)
         self.hits = 0
         self.misses = 0
 
     def get(self, key: Hashable, compute: Callable[[], V]) -> V:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return self._items[key]
-        value = compute()  # outside the lock: two threads may compute the same value once each
+        found = self.peek(key)
+        if found is not None:
+            return found
+        value = compute()  # not under a lock: two threads may compute the same value once each
         self.put(key, value)
         return value
 
     def peek(self, key: Hashable) -> V | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-                self.hits += 1
-            return found
+        found = self._items.get(key)
+        if found is not None:
+            self.hits += 1
+        return found
 
     def put(self, key: Hashable, value: V) -> None:
-        with self._lock:
-            self.misses += 1
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        self.misses += 1
+        self._items[key] = value
 
     def copied(self, key: Hashable, compute: Callable[[], V]) -> V:
         """Like ``get``, but every caller receives its own copy of every mutable part."""
         return fresh(self.get(key, compute))
 
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+        self._items.clear()
 
     def __len__(self) -> int:
         return len(self._items)

@@ -17,9 +17,10 @@ from toysafe.settings import Settings
 from toysafe.settings import settings as current_settings
 from toysafe.store.accounts import Accounts
 from toysafe.store.db import Store
+from toysafe.store.memo import TTLCache
 from toysafe.web.middleware import Admission, BodyLimit, ClientAddress, SecurityHeaders
 from toysafe.web.nul import RejectNul
-from toysafe.web.security import Throttle, TTLCache, session_secret
+from toysafe.web.security import Throttle, session_secret
 
 STATIC = Path(__file__).parent / "static"
 SWAGGER = "/static/vendor/swagger-ui"

@@ -7,12 +7,13 @@ import os
 import secrets
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from toysafe.settings import env_name, settings
+from toysafe.store.memo import TTLCache
 
 SECRET_ENV = env_name("session_secret")
 
@@ -41,47 +42,6 @@ def new_csrf() -> str:
 
 def csrf_ok(expected: str | None, given: str | None) -> bool:
     return bool(expected and given and hmac.compare_digest(expected, given))
-
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class TTLCache(Generic[K, V]):
-    """A dict that forgets: entries expire after ``ttl`` seconds, and past ``max_size`` the
-    least recently used goes first, so no table grows without bound."""
-
-    def __init__(
-        self, max_size: int, ttl: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.max_size, self.ttl, self.clock = max_size, ttl, clock
-        self._data: OrderedDict[K, tuple[float, V]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: K) -> V | None:
-        with self.lock:
-            hit = self._data.get(key)
-            if hit is None:
-                return None
-            if self.clock() - hit[0] > self.ttl:
-                del self._data[key]
-                return None
-            self._data.move_to_end(key)
-            return hit[1]
-
-    def __setitem__(self, key: K, value: V) -> None:
-        with self.lock:
-            self._data[key] = (self.clock(), value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_size:
-                self._data.popitem(last=False)
-
-    def pop(self, key: K) -> None:
-        with self.lock:
-            self._data.pop(key, None)
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 class RateLimit:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from toysafe.io.kb import default_kb
 from toysafe.store import models as m
+from toysafe.store.memo import TTLCache
 from toysafe.web.access import (
     require,
     visible_orgs,
@@ -24,7 +25,6 @@ from toysafe.web.api.common import (
     workspace_for,
 )
 from toysafe.web.deps import Db, Who
-from toysafe.web.security import TTLCache
 
 router = APIRouter()
 

@@ -31,12 +31,12 @@ from toysafe.render import charts
 from toysafe.render import review as words
 from toysafe.store import models as m
 from toysafe.store.accounts import Principal
+from toysafe.store.memo import TTLCache
 from toysafe.store.program import policies, review
 from toysafe.store.program.casework import Casework, NotFound
 from toysafe.web.deps import Db
 from toysafe.web.pages.common import _check_csrf, _flash, _today, _who, page, render
 from toysafe.web.program_api import _visible_request, visible_sellers
-from toysafe.web.security import TTLCache
 
 router = APIRouter(include_in_schema=False)
 MARKETPLACE = ("reviewer", "admin")
